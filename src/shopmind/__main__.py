@@ -1,0 +1,5 @@
+"""`python -m shopmind` runs the CLI."""
+
+from shopmind.cli import main
+
+main()

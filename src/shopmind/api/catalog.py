@@ -1,0 +1,148 @@
+"""Catalog, understanding and search routes: ingest (upload), product, tag, search, similar, recommend."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel, Field
+
+from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.config import get_settings
+from shopmind.domain import IngestReport, Product, ProductTags, SearchResult
+from shopmind.errors import BadInput
+
+router = APIRouter(responses=ERROR_RESPONSES)
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+def _store():
+    from shopmind.catalog.store import open_store
+
+    return open_store(get_settings())
+
+
+class ProductView(BaseModel):
+    product: Product
+    tags: ProductTags | None = None
+
+
+class TagRequest(BaseModel):
+    ids: list[str] | None = Field(None, description="Only these products (default: every product not yet embedded).")
+    ocr: bool = Field(False, description="Also run the gated OCR pass.")
+    index: bool = True
+
+
+class TagResponse(BaseModel):
+    embedded: int
+    tagged: int
+    errors: list[dict] = []
+    ocr: dict | None = None
+    index: dict | None = None
+
+
+class SearchRequest(BaseModel):
+    query: str | None = Field(None, description="Text query (zh or en).", examples=["红色连衣裙"])
+    filters: list[str] = Field(default_factory=list, examples=[["articleType=Dresses", "price<300"]])
+    k: int = Field(10, ge=1, le=1000)
+    mode: Literal["hybrid", "text", "image"] = "hybrid"
+
+
+class RecommendRequest(BaseModel):
+    history: list[str] = Field(..., min_length=1)
+    k: int = Field(10, ge=1, le=200)
+    diversity: float = Field(0.3, ge=0.0, le=1.0)
+
+
+async def _read_upload(upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise BadInput(f"upload {upload.filename!r} is larger than {limit} bytes")
+    return data
+
+
+@router.post("/catalog/ingest", response_model=IngestReport, tags=["catalog"])
+async def ingest_upload(
+    catalog: UploadFile = File(..., description="CSV/TSV/JSONL catalog"),
+    images: UploadFile | None = File(None, description="Optional .tar of images keyed by id"),
+) -> IngestReport:
+    """Upload a catalog (and optionally an images tar); returns the ingestion report."""
+    from shopmind.catalog.ingest import ingest_catalog
+
+    suffix = Path(catalog.filename or "catalog.csv").suffix.lower()
+    if suffix not in {".csv", ".tsv", ".jsonl", ".ndjson", ".json"}:
+        raise BadInput(f"catalog must be .csv, .tsv or .jsonl, got {suffix!r}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cat_path = Path(tmp) / f"catalog{suffix}"
+        cat_path.write_bytes(await _read_upload(catalog, MAX_UPLOAD_BYTES))
+        img_path = None
+        if images is not None:
+            img_path = Path(tmp) / "images.tar"
+            img_path.write_bytes(await _read_upload(images, MAX_UPLOAD_BYTES))
+        return ingest_catalog(_store(), cat_path, images=img_path)
+
+
+@router.get("/products/{product_id}", response_model=ProductView, tags=["catalog"])
+def get_product(product_id: str) -> ProductView:
+    store = _store()
+    return ProductView(product=store.get_product(product_id), tags=store.get_tags(product_id))
+
+
+@router.post("/tag", response_model=TagResponse, tags=["understand"])
+def tag(request: TagRequest) -> TagResponse:
+    """Embed and tag products (then re-index) — the same work as `shopmind tag`."""
+    from shopmind.search.indexer import build_indexes
+    from shopmind.understand.features import embed_products
+    from shopmind.understand.ocr_pass import run_ocr
+    from shopmind.understand.tagging import tag_products
+
+    store = _store()
+    done, errors = embed_products(store, ids=request.ids)
+    tagged = tag_products(store, ids=request.ids)
+    ocr = None
+    if request.ocr:
+        ocr = run_ocr(store, ids=request.ids)
+        ocr["errors"] = [e.model_dump() for e in ocr["errors"]]
+    index = build_indexes(store) if request.index else None
+    return TagResponse(embedded=done, tagged=tagged, errors=[e.model_dump() for e in errors], ocr=ocr, index=index)
+
+
+@router.post("/search", response_model=SearchResult, tags=["search"])
+def search(request: SearchRequest) -> SearchResult:
+    """Text search (JSON body)."""
+    from shopmind.search.hybrid import SearchEngine, parse_filter
+
+    return SearchEngine(_store()).search(request.query, None, filters=[parse_filter(f) for f in request.filters], k=request.k, mode=request.mode)
+
+
+@router.post("/search/image", response_model=SearchResult, tags=["search"])
+async def search_image(
+    image: UploadFile = File(..., description="Reference photo"),
+    query: str | None = Form(None, description="Optional text to combine with the image"),
+    filters: list[str] = Form(default_factory=list),
+    k: int = Form(10, ge=1, le=1000),
+) -> SearchResult:
+    """Search by image, or image + text (multipart form)."""
+    from shopmind.catalog.images import decode_image_bytes
+    from shopmind.search.hybrid import SearchEngine, parse_filter
+
+    settings = get_settings()
+    decoded = decode_image_bytes(await _read_upload(image, settings.max_image_bytes), max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    return SearchEngine(_store()).search(query, decoded.image, filters=[parse_filter(f) for f in filters], k=k)
+
+
+@router.get("/products/{product_id}/similar", response_model=SearchResult, tags=["search"])
+def similar(product_id: str, k: int = 10, diversity: float = 0.3) -> SearchResult:
+    from shopmind.search.hybrid import SearchEngine
+
+    return SearchEngine(_store()).similar(product_id, k=k, diversity=diversity)
+
+
+@router.post("/recommend", response_model=SearchResult, tags=["search"])
+def recommend(request: RecommendRequest) -> SearchResult:
+    from shopmind.search.hybrid import SearchEngine
+
+    return SearchEngine(_store()).recommend(request.history, k=request.k, diversity=request.diversity)
+

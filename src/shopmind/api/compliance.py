@@ -1,0 +1,34 @@
+"""Compliance routes: check ad copy and rewrite it compliantly."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.compliance import ComplianceReport, PriceContext, RewriteResult, check, rewrite
+
+router = APIRouter(prefix="/compliance", tags=["compliance"], responses=ERROR_RESPONSES)
+
+
+class CheckRequest(BaseModel):
+    text: str = Field(..., description="Ad copy (zh or en).")
+    category: str | None = Field(None, description="Product category (food, cosmetics, apparel, health_products, …).")
+    price_context: PriceContext | None = Field(None, description="Price history and promotion window, if known.")
+
+
+class RewriteRequest(CheckRequest):
+    include_borderline: bool = Field(False, description="Also rewrite borderline findings.")
+
+
+@router.post("/check", response_model=ComplianceReport)
+def check_route(req: CheckRequest) -> ComplianceReport:
+    """Findings with exact spans, legal basis, why (zh/en) and a suggested rewrite."""
+    return check(req.text, category=req.category, price_context=req.price_context)
+
+
+@router.post("/rewrite", response_model=RewriteResult)
+def rewrite_route(req: RewriteRequest) -> RewriteResult:
+    """The text with violating spans replaced or dropped, re-checked clean."""
+    return rewrite(req.text, category=req.category, price_context=req.price_context,
+                   include_borderline=req.include_borderline)

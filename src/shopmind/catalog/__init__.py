@@ -1,0 +1,1 @@
+"""Store layer: the embedded SQLite database (products, images, tags, content, events)."""

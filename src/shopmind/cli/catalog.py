@@ -1,0 +1,315 @@
+"""CLI for the foundation: demo, ingest, tag, ocr, fit, index, search, similar, recommend, serve, evals."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from shopmind.config import get_settings
+
+console = Console(stderr=True)
+out = Console()
+
+
+@contextmanager
+def progress_bar(label: str, total: int, enabled: bool = True):
+    """A rich progress bar on stderr; yields an `advance(n)` callback."""
+    if not enabled or total == 0:
+        yield lambda n=1: None
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def _store():
+    from shopmind.catalog.store import open_store
+
+    return open_store(get_settings())
+
+
+def _print_json(obj) -> None:
+    out.print_json(json.dumps(obj, ensure_ascii=False, default=str)) if out.is_terminal else print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _count_rows(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return max(sum(1 for _ in fh) - (1 if path.suffix.lower() in {".csv", ".tsv"} else 0), 0)
+    except OSError:
+        return 0
+
+
+# --------------------------------------------------------------------------------------------------
+def ingest(
+    path: Path = typer.Argument(..., help="Catalog file: .csv/.tsv/.jsonl with id, title, [description, price, category, image, …]."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Folder or .tar of images keyed by id (or by the image column's file name)."),
+    errors_file: Optional[Path] = typer.Option(None, "--errors-file", help="Where to write bad rows/images as JSON lines."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N rows."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Import a catalog. Re-running skips what is already in; bad rows/images are reported, never fatal."""
+    from shopmind.catalog.ingest import ingest_catalog
+
+    store = _store()
+    total = _count_rows(path)
+    with progress_bar("ingest", total if limit is None else min(total, limit), not as_json) as advance:
+        report = ingest_catalog(store, path, images=images, errors_file=errors_file, progress=advance, limit=limit)
+    if as_json:
+        _print_json(report.model_dump())
+        return
+    console.print(f"[green]ingested {report.ingested}[/] · skipped (already in) {report.skipped_existing} · "
+                  f"rejected rows {report.failed} · image problems {sum(e.stage == 'image' for e in report.errors)} · {report.seconds:.1f}s")
+    if report.errors:
+        table = Table("item", "stage", "reason", title=f"problems ({len(report.errors)}; all in {report.errors_file})")
+        for err in report.errors[:15]:
+            table.add_row(err.item, err.stage, err.reason)
+        console.print(table)
+
+
+def tag(
+    ocr: bool = typer.Option(False, "--ocr/--no-ocr", help="Also run the (slow, gated) OCR pass."),
+    index: bool = typer.Option(True, "--index/--no-index", help="Rebuild the search indexes afterwards."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Understand every product: image embedding, named colours, category/style tags (+ OCR), then index."""
+    from shopmind.understand.features import embed_products
+    from shopmind.understand.tagging import tag_products
+
+    store = _store()
+    summary: dict = {}
+    todo = len(store.ids_missing_features(get_settings().image_encoder))
+    with progress_bar("embed images", todo, not as_json) as advance:
+        done, errors = embed_products(store, progress=advance)
+    summary.update(embedded=done, embed_errors=[e.model_dump() for e in errors])
+    n = store.conn().execute("SELECT COUNT(*) FROM image_features").fetchone()[0]
+    with progress_bar("tag", n, not as_json) as advance:
+        summary["tagged"] = tag_products(store, progress=advance)
+    if ocr:
+        summary["ocr"] = _run_ocr(store, as_json)
+    if index:
+        summary["index"] = _build_index(store, as_json)
+    if as_json:
+        _print_json(summary)
+    else:
+        console.print(f"[green]embedded {done}[/] new · tagged {summary['tagged']} · errors {len(errors)}"
+                      + (f" · index {summary['index']}" if index else ""))
+
+
+def _run_ocr(store, quiet: bool) -> dict:
+    from shopmind.understand.ocr_pass import run_ocr
+
+    todo = len(store.ids_missing_ocr())
+    with progress_bar("ocr (gated)", todo, not quiet) as advance:
+        stats = run_ocr(store, progress=advance)
+    stats["errors"] = [e.model_dump() for e in stats["errors"]]
+    return stats
+
+
+def _build_index(store, quiet: bool) -> dict:
+    from shopmind.search.indexer import build_indexes
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, disable=quiet) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(channel: str, done: int, total: int) -> None:
+            if channel not in tasks:
+                tasks[channel] = bar.add_task(f"index {channel}", total=total)
+            bar.update(tasks[channel], completed=done)
+
+        return build_indexes(store, progress=on_progress)
+
+
+def ocr_cmd(
+    limit: Optional[int] = typer.Option(None, help="At most N images this run (resumable: run again to continue)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Read text printed on product images. Gated by a cheap text detector; resumable."""
+    store = _store()
+    from shopmind.understand.ocr_pass import run_ocr
+
+    todo = len(store.ids_missing_ocr()) if limit is None else min(limit, len(store.ids_missing_ocr()))
+    with progress_bar("ocr (gated)", todo, not as_json) as advance:
+        stats = run_ocr(store, progress=advance, limit=limit)
+    stats["errors"] = [e.model_dump() for e in stats["errors"]]
+    if as_json:
+        _print_json(stats)
+    else:
+        console.print(f"checked {stats['checked']} · text found in {stats['detected_text']} · recognised {stats['recognised']}")
+
+
+def index_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """(Re)build the lexical, text and image search indexes (incremental)."""
+    stats = _build_index(_store(), as_json)
+    _print_json(stats) if as_json else console.print(stats)
+
+
+def fit(
+    seed: int = typer.Option(0, help="Random seed (training is deterministic for a seed)."),
+    epochs: int = typer.Option(40, help="Epochs for the alignment head."),
+    tagger_epochs: int = typer.Option(25, help="Epochs for each attribute tagger."),
+    exclude: Optional[Path] = typer.Option(None, "--exclude", help="CSV/JSONL whose ids are held out of training (e.g. an eval sample)."),
+    field: list[str] = typer.Option([], "--field", help="Only train taggers for these labelled columns (default: all that look like labels)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Train the catalog-adapted alignment head (+ attribute taggers) on the catalog's own image–title pairs."""
+    from shopmind.catalog.ingest import read_rows
+    from shopmind.understand.fitting import fit_catalog
+
+    store = _store()
+    excluded = set()
+    if exclude is not None:
+        excluded = {str(r.get("id")).strip() for _, r in read_rows(exclude) if isinstance(r, dict) and r.get("id")}
+    with progress_bar("fit (epochs)", epochs, not as_json) as advance:
+        report = fit_catalog(store, exclude_ids=excluded, fields=field or None, seed=seed, epochs=epochs,
+                             tagger_epochs=tagger_epochs, progress=lambda epoch, loss: advance(1))
+    if not as_json:
+        console.print("[green]fitted[/]; re-indexing image vectors in the new space …")
+    report["index"] = _build_index(store, as_json)
+    if as_json:
+        _print_json(report)
+    else:
+        console.print_json(json.dumps(report, ensure_ascii=False))
+
+
+def _load_query_image(path: Optional[Path]):
+    if path is None:
+        return None
+    from shopmind.catalog.images import open_image
+
+    return open_image(path).image
+
+
+def _print_hits(result, as_json: bool) -> None:
+    if as_json:
+        _print_json({"query": result.query, "took_ms": result.took_ms, "backend": result.backend,
+                     "hits": [{"id": h.id, "score": h.score, "title": h.title, "why": h.why, "signals": h.signals} for h in result.hits]})
+        return
+    table = Table("#", "id", "title", "score", "why", title=f"{len(result.hits)} hits · {result.took_ms:.0f} ms")
+    for i, h in enumerate(result.hits, start=1):
+        table.add_row(str(i), h.id, h.title[:60], f"{h.score:.4f}", h.why[:110])
+    out.print(table)
+
+
+def search(
+    query: Optional[str] = typer.Argument(None, help="Text query, Chinese or English, e.g. 红色连衣裙."),
+    image: Optional[Path] = typer.Option(None, "--image", help="A reference photo (alone or with the text)."),
+    filters: list[str] = typer.Option([], "--filter", help="FIELD=VALUE or FIELD<NUMBER, repeatable: --filter articleType=Dresses --filter price<300"),
+    k: int = typer.Option(10, "--k", help="How many hits."),
+    mode: str = typer.Option("hybrid", help="hybrid | text | image (image vectors only)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Hybrid search by text, by image, or both; each hit says why it matched."""
+    from shopmind.search.hybrid import SearchEngine, parse_filter
+
+    result = SearchEngine(_store()).search(query, _load_query_image(image), filters=[parse_filter(f) for f in filters], k=k, mode=mode)
+    _print_hits(result, as_json)
+
+
+def similar(
+    product_id: str = typer.Argument(...),
+    k: int = typer.Option(10, "--k"),
+    diversity: float = typer.Option(0.3, help="0 = pure similarity, 1 = maximal variety."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Products that look and read like PRODUCT_ID."""
+    from shopmind.search.hybrid import SearchEngine
+
+    _print_hits(SearchEngine(_store()).similar(product_id, k=k, diversity=diversity), as_json)
+
+
+def recommend(
+    history: str = typer.Option(..., "--history", help="Comma-separated product ids the shopper viewed/bought."),
+    k: int = typer.Option(10, "--k"),
+    diversity: float = typer.Option(0.3),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recommendations from a browsing history (history items excluded, diversified)."""
+    from shopmind.search.hybrid import SearchEngine
+
+    ids = [x.strip() for x in history.split(",") if x.strip()]
+    _print_hits(SearchEngine(_store()).recommend(ids, k=k, diversity=diversity), as_json)
+
+
+def product(
+    product_id: str = typer.Argument(...),
+    as_json: bool = typer.Option(True, "--json", help="Always JSON; the flag is accepted for symmetry with other commands."),
+) -> None:
+    """Show one product with its tags and OCR text (JSON)."""
+    store = _store()
+    p = store.get_product(product_id)
+    tags = store.get_tags(product_id)
+    _print_json({"product": p.model_dump(), "tags": tags.model_dump() if tags else None})
+
+
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+    """Run the REST API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from shopmind.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port)
+
+
+def demo(
+    workdir: Path = typer.Option(Path("demo_catalog"), help="Where to write the generated demo catalog."),
+    ocr: bool = typer.Option(True, "--ocr/--no-ocr", help="Run the OCR pass on the demo images."),
+) -> None:
+    """Generate a demo catalog, ingest, tag, fit, index, and run a few searches — all offline."""
+    from shopmind.demo.run import run_demo
+
+    run_demo(workdir=workdir, ocr=ocr, console=console, out=out)
+
+
+# --------------------------------------------------------------------------------------------------
+def eval_retrieval(
+    catalog: Path = typer.Option(..., "--catalog", help="Catalog CSV (image column relative to it, or images.tar beside it)."),
+    qrels: Path = typer.Option(..., "--qrels", help="JSON lines: {query, relevant_ids, filters?, query_image?}."),
+    mode: str = typer.Option("image", help="image (search the images only; the default), hybrid, text."),
+    images: Optional[Path] = typer.Option(None, "--images"),
+    no_filters: bool = typer.Option(False, "--no-filters", help="Ignore the qrels' filters."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N queries."),
+    as_json: bool = typer.Option(True, "--json/--table"),
+) -> None:
+    """Recall@1/5/10, MRR, nDCG@10 of search over CATALOG for the queries in QRELS (indexes if needed)."""
+    from shopmind.eval.retrieval import evaluate_retrieval
+
+    result = evaluate_retrieval(_store(), catalog, qrels, mode=mode, images=images, use_filters=not no_filters, limit=limit)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def eval_tagging(
+    catalog: Path = typer.Option(..., "--catalog"),
+    field: str = typer.Option(..., "--field", help="Labelled column to compare against, e.g. articleType."),
+    source: str = typer.Option("auto", help="auto (fitted if trained for the field), fitted, zero-shot."),
+    images: Optional[Path] = typer.Option(None, "--images"),
+    as_json: bool = typer.Option(True, "--json/--table"),
+) -> None:
+    """Accuracy and macro-F1 of tags against a labelled column."""
+    from shopmind.eval.tagging import evaluate_tagging
+
+    print(json.dumps(evaluate_tagging(_store(), catalog, field, source=source, images=images), ensure_ascii=False))
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    app.command()(demo)
+    app.command()(ingest)
+    app.command()(tag)
+    app.command("ocr")(ocr_cmd)
+    app.command()(fit)
+    app.command("index")(index_cmd)
+    app.command()(search)
+    app.command()(similar)
+    app.command()(recommend)
+    app.command()(product)
+    app.command()(serve)
+    eval_app.command("retrieval")(eval_retrieval)
+    eval_app.command("tagging")(eval_tagging)

@@ -1,0 +1,158 @@
+"""CLI for media: `redact`, `poster`, `video`, `nsfw`, `tts` (attach `tts_command` to a group) and `eval media`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from shopmind.errors import BadInput, NotReady
+
+err = Console(stderr=True)
+
+
+def _emit(obj: dict, as_json: bool, human: str) -> None:
+    if as_json:
+        print(json.dumps(obj, ensure_ascii=False))
+    else:
+        err.print(human)
+
+
+def _product_and_image(product_id: str):
+    from shopmind.catalog.store import open_store
+    from shopmind.config import get_settings
+
+    store = open_store(get_settings())
+    product = store.get_product(product_id)
+    path = store.image_file(product_id)
+    if path is None or not path.is_file():
+        raise NotReady(f"product {product_id!r} has no stored image; ingest one first")
+    return product, path
+
+
+def redact(
+    image: Path = typer.Argument(..., help="Image to redact (never modified)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the blurred copy (.png/.jpg/.webp)."),
+    faces: bool = typer.Option(True, "--faces/--no-faces", help="Blur faces (CenterFace)."),
+    text: bool = typer.Option(True, "--text/--no-text", help="Blur personal data found by OCR."),
+    face_threshold: Optional[float] = typer.Option(None, help="Face score threshold (default 0.4)."),
+    method: str = typer.Option("pixelate", help="pixelate or gaussian."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Blur faces, phone numbers, ID numbers, addresses, emails, waybill and order numbers in an image."""
+    from shopmind.media.redact import redact_file
+
+    if method not in {"pixelate", "gaussian"}:
+        raise BadInput("--method must be pixelate or gaussian")
+    report = redact_file(image, out, faces=faces, text=text, face_threshold=face_threshold, method=method)
+    kinds = ", ".join(r.kind for r in report.redactions) or "nothing"
+    _emit(report.model_dump(), as_json, f"[green]redacted[/] {len(report.redactions)} region(s) ({kinds}) → {out}")
+
+
+def poster(
+    product_id: str = typer.Argument(..., help="Catalog product id."),
+    out: Path = typer.Option(..., "--out", "-o", help="Poster file (.png or .jpg)."),
+    style: str = typer.Option("minimal", help="minimal | bold | split"),
+    ratio: str = typer.Option("3:4", help="1:1 | 3:4 | 9:16"),
+    headline: Optional[str] = typer.Option(None, help="Override the headline (default: product title)."),
+    point: Optional[list[str]] = typer.Option(None, "--point", help="Selling point (repeatable; default: attributes)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Render an ad poster for a product: photo, headline, selling points and price tag."""
+    from shopmind.media.poster import make_poster
+
+    product, path = _product_and_image(product_id)
+    result = make_poster(product, path, out, style=style, ratio=ratio, headline=headline, points=point or None)
+    _emit(result.model_dump(), as_json, f"[green]poster[/] {result.width}x{result.height} {style} → {out}")
+
+
+def video(
+    product_id: str = typer.Argument(..., help="Catalog product id."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .mp4"),
+    fmt: str = typer.Option("vertical", "--format", help="vertical (1080x1920) | square (1080x1080)"),
+    seconds: float = typer.Option(15.0, help="Video length in seconds."),
+    fps: int = typer.Option(25, help="Frames per second."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Render a narrated product video with pan/zoom, subtitles and a price card."""
+    from shopmind.media.video import render_video
+    from shopmind.catalog.images import open_image
+
+    product, path = _product_and_image(product_id)
+    result = render_video(product, open_image(path).image, out, fmt=fmt, seconds=seconds, fps=fps)
+    _emit(result.model_dump(), as_json, f"[green]video[/] {result.width}x{result.height} {seconds}s in {result.render_seconds}s → {out}")
+
+
+def nsfw(
+    images: list[Path] = typer.Argument(..., help="Images to screen."),
+    threshold: float = typer.Option(0.7, help="Flag when the NSFW probability is at least this."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Screen images for explicit content (open_nsfw); a bad file is reported, the rest still screened."""
+    from shopmind.catalog.images import open_image
+    from shopmind.media.screen import screen_images
+
+    results: list[dict] = []
+    for path in images:
+        try:
+            verdict = screen_images([open_image(path).image], threshold)[0]
+            results.append({"image": str(path), **verdict.model_dump()})
+        except BadInput as exc:
+            results.append({"image": str(path), "error": exc.message})
+    flagged = sum(1 for r in results if r.get("is_nsfw"))
+    _emit({"results": results, "flagged": flagged}, as_json, f"{flagged}/{len(results)} flagged")
+
+
+def tts_command(
+    script: str = typer.Argument(..., help="Text to speak, or a .json file holding [{text, lang}, ...]."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .wav"),
+    lang: str = typer.Option("zh", help="Language when SCRIPT is plain text: zh | en."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Synthesise narration to WAV with per-line start/end times (espeak-ng by default)."""
+    from shopmind.media.tts import synthesize_script
+
+    path = Path(script)
+    if script.endswith(".json") and path.is_file():
+        try:
+            lines = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(lines, list):
+            raise BadInput(f"{path}: expected a JSON list of {{text, lang}}")
+    else:
+        lines = [{"text": s.strip(), "lang": lang} for s in script.splitlines() if s.strip()]
+    try:
+        narration = synthesize_script(lines, out)
+    except ValueError as exc:  # pydantic validation of lines
+        raise BadInput(f"bad script: {exc}") from None
+    _emit(narration.model_dump(), as_json, f"[green]tts[/] {narration.duration}s audio (rtf {narration.rtf}) → {out}")
+
+
+tts_cmd = tts_command  # alias: the `live` group may attach either name
+
+
+def eval_media(
+    labels: int = typer.Option(20, help="Synthetic shipping labels to render and redact."),
+    faces_dir: Optional[Path] = typer.Option(None, help="Folder of photos (default ../shared/data/fashion100/images)."),
+    faces_limit: Optional[int] = typer.Option(None, help="Only the first N photos."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Redaction evaluation: planted-PII recall on synthetic labels, face detections on model photos."""
+    from shopmind.media.evaluate import eval_faces, eval_pii_labels
+
+    obj: dict = {"pii": eval_pii_labels(labels)}
+    folder = faces_dir or Path.cwd().parent / "shared" / "data" / "fashion100" / "images"
+    obj["faces"] = eval_faces(folder, faces_limit) if folder.is_dir() else {"skipped": f"{folder} not found"}
+    _emit(obj, as_json, json.dumps(obj, ensure_ascii=False, indent=1))
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    app.command("redact")(redact)
+    app.command("poster")(poster)
+    app.command("video")(video)
+    app.command("nsfw")(nsfw)
+    eval_app.command("media")(eval_media)

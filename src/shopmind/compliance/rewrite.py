@@ -1,0 +1,42 @@
+"""Rewrite: replace each violating span with its rule's wording (or drop the clause), then re-check.
+
+Re-checking after every pass is what guarantees the output is clean: a replacement could itself create a
+new hit, and overlapping fixes are deferred to the next pass.
+"""
+
+from __future__ import annotations
+
+from shopmind.compliance.engine import check, fix_region, scan, to_finding
+from shopmind.compliance.models import PriceContext, RewriteResult
+from shopmind.domain import Finding
+
+MAX_PASSES = 4
+
+
+def rewrite(text: str, category: str | None = None, price_context: PriceContext | dict | None = None,
+            include_borderline: bool = False) -> RewriteResult:
+    """Return the text with violations (and optionally borderline findings) fixed, and what was fixed."""
+    if isinstance(price_context, dict):
+        price_context = PriceContext.model_validate(price_context)
+    wanted = {"violation", "borderline"} if include_borderline else {"violation"}
+    current, fixed, passes = text, [], 0
+    for passes in range(1, MAX_PASSES + 1):
+        if not current.strip():
+            break
+        targets = [h for h in scan(current, category, price_context) if h.severity in wanted]
+        if not targets:
+            passes -= 1
+            break
+        # Right to left so earlier offsets stay valid; skip fixes that overlap an edit made this pass.
+        limit = len(current) + 1
+        for hit in sorted(targets, key=lambda h: h.start, reverse=True):
+            left, right, new = fix_region(current, hit)
+            if right > limit:
+                continue
+            fixed.append(to_finding(current, hit))
+            current = current[:left] + new + current[right:]
+            limit = left
+    remaining: list[Finding] = []
+    if current.strip():
+        remaining = [f for f in check(current, category, price_context).findings if f.severity in wanted]
+    return RewriteResult(original=text, text=current, fixed=fixed, remaining=remaining, passes=passes)

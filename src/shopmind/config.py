@@ -1,0 +1,93 @@
+"""Settings: where data lives and which backend serves each need.
+
+Read from `SHOPMIND_*` environment variables, then an optional YAML file
+(`$SHOPMIND_HOME/config.yaml` or `SHOPMIND_CONFIG`), then defaults that work offline.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """Every tunable the layers read. Defaults run offline on a laptop."""
+
+    home: Path = Field(default_factory=lambda: Path(".shopmind").resolve())
+    models_path: Path | None = None  # share exported models between data dirs (default: home/models)
+    image_encoder: str = "efficientnet-lite0"  # or "clip"
+    text_encoder: str = "e5-small"  # or "clip"
+    ocr: str = "rapidocr"
+    vector_backend: str = "lancedb"  # or "qdrant"
+    vector_uri: str | None = None  # server/cluster URI; None = embedded under home
+    clip_model: str | None = None  # local path or hub id for the CLIP backend
+    clip_pretrained: str | None = None
+    llm: str = "llama-cpp"  # or "openai"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    max_image_bytes: int = 40 * 1024 * 1024
+    max_image_pixels: int = 64_000_000
+    batch_size: int = 64
+    seed: int = 0
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "shopmind.db"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.home / "images"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.models_path or self.home / "models"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.home / "vectors"
+
+    def ensure_dirs(self) -> "Settings":
+        for d in (self.home, self.images_dir, self.models_dir, self.vectors_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+_ENV_PREFIX = "SHOPMIND_"
+
+
+def _from_env() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        raw = os.environ.get(_ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = raw
+    return values
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from YAML file < environment < explicit overrides."""
+    env = _from_env()
+    home = Path(overrides.get("home") or env.get("home") or ".shopmind").expanduser().resolve()
+    config_file = Path(os.environ.get("SHOPMIND_CONFIG", home / "config.yaml"))
+    values: dict[str, Any] = {}
+    if config_file.is_file():
+        loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config_file}: expected a mapping of settings, got {type(loaded).__name__}")
+        values.update(loaded)
+    values.update(env)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["home"] = home
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (tests call `get_settings.cache_clear()` after changing the env)."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Evaluations: each returns a JSON-ready dict with the dataset, sample size and every metric."""

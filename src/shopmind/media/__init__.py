@@ -1,0 +1,1 @@
+"""Media: privacy redaction, NSFW screening, ad posters, narration (TTS) and product videos."""

@@ -1,0 +1,147 @@
+"""Narration: synthesise a script (lines of {text, lang}) into one WAV with per-line timings.
+
+Backends sit behind the `TTS` protocol (`shopmind.models.protocols.TTS`); the default is the
+Debian `espeak-ng` binary run as a subprocess (rule-based, offline, zh `cmn` + en). A neural
+voice (e.g. piper, GPL, kept out-of-process) can be plugged in by registering another backend.
+Timings let the video burn subtitles in sync with the voice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from shopmind.errors import BackendUnavailable, BadInput
+from shopmind.models.registry import get, register
+
+Lang = Literal["zh", "en"]
+SAMPLE_RATE = 22050
+MAX_LINE_CHARS = 500
+
+
+class ScriptLine(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_LINE_CHARS)
+    lang: Lang = "zh"
+
+
+class LineTiming(BaseModel):
+    index: int
+    text: str
+    lang: Lang
+    start: float
+    end: float
+
+
+class Narration(BaseModel):
+    """The rendered WAV and when each line is spoken; rtf = synthesis seconds / audio seconds."""
+
+    wav: str
+    duration: float
+    lines: list[LineTiming]
+    synth_seconds: float
+    rtf: float
+    backend: str
+
+
+@register("tts", "espeak-ng")
+class EspeakNG:
+    """espeak-ng via subprocess: text on stdin (no shell, no argument injection), WAV to a file."""
+
+    name = "espeak-ng"
+    voices = {"zh": "cmn", "en": "en"}
+
+    def __init__(self, binary: str | None = None, speed: int = 190, **_: object) -> None:
+        self.binary = binary or shutil.which("espeak-ng") or shutil.which("espeak")
+        if not self.binary:
+            raise BackendUnavailable("TTS needs espeak-ng (apt-get install espeak-ng)")
+        self.speed = int(speed)
+
+    def synthesize(self, text: str, out_path: str, *, lang: str = "zh") -> float:
+        voice = self.voices.get(lang)
+        if voice is None:
+            raise BadInput(f"unsupported TTS language {lang!r}; use one of {sorted(self.voices)}")
+        cmd = [self.binary, "-v", voice, "-s", str(self.speed), "-b", "1", "-w", out_path, "--stdin"]
+        try:
+            proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            raise BackendUnavailable("espeak-ng timed out") from exc
+        if proc.returncode != 0:
+            raise BackendUnavailable(f"espeak-ng failed: {proc.stderr.decode('utf-8', 'replace')[:300]}")
+        return wav_duration(out_path)
+
+
+def wav_duration(path: str | Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / float(w.getframerate())
+
+
+def _read_mono(path: str | Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as w:
+        rate, width, ch = w.getframerate(), w.getsampwidth(), w.getnchannels()
+        raw = w.readframes(w.getnframes())
+    if width != 2:
+        raise BackendUnavailable(f"TTS produced {8 * width}-bit audio; expected 16-bit PCM")
+    data = np.frombuffer(raw, dtype="<i2")
+    if ch > 1:
+        data = data.reshape(-1, ch).mean(axis=1).astype("<i2")
+    return data, rate
+
+
+def _resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
+    if src == dst or data.size == 0:
+        return data
+    n = int(round(data.size * dst / src))
+    x = np.linspace(0, data.size - 1, n)
+    return np.interp(x, np.arange(data.size), data.astype(np.float32)).astype("<i2")
+
+
+def synthesize_script(
+    lines: list[ScriptLine] | list[dict],
+    out_wav: str | Path,
+    *,
+    backend: str = "espeak-ng",
+    gap: float = 0.25,
+    tts: object | None = None,
+) -> Narration:
+    """Speak every line in order with `gap` seconds of silence between, into one 16-bit mono WAV."""
+    items = [ln if isinstance(ln, ScriptLine) else ScriptLine.model_validate(ln) for ln in lines]
+    if not items:
+        raise BadInput("the script has no lines")
+    engine = tts or get("tts", backend)
+    out_wav = Path(out_wav)
+    out_wav.parent.mkdir(parents=True, exist_ok=True)
+    pieces: list[np.ndarray] = []
+    timings: list[LineTiming] = []
+    cursor = 0.0
+    t0 = time.perf_counter()
+    silence = np.zeros(int(gap * SAMPLE_RATE), dtype="<i2")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, line in enumerate(items):
+            part = Path(tmp) / f"{i}.wav"
+            engine.synthesize(line.text, str(part), lang=line.lang)
+            data, rate = _read_mono(part)
+            data = _resample(data, rate, SAMPLE_RATE)
+            dur = data.size / SAMPLE_RATE
+            timings.append(LineTiming(index=i, text=line.text, lang=line.lang, start=round(cursor, 3), end=round(cursor + dur, 3)))
+            pieces.extend([data, silence])
+            cursor += dur + gap
+    synth = time.perf_counter() - t0
+    audio = np.concatenate(pieces[:-1]) if len(pieces) > 1 else pieces[0]
+    with wave.open(str(out_wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(audio.astype("<i2").tobytes())
+    duration = audio.size / SAMPLE_RATE
+    return Narration(
+        wav=str(out_wav), duration=round(duration, 3), lines=timings, synth_seconds=round(synth, 3),
+        rtf=round(synth / duration, 4) if duration else 0.0, backend=getattr(engine, "name", backend),
+    )

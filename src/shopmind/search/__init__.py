@@ -1,0 +1,1 @@
+"""Search: lexical (BM25 + jieba), dense text and image vectors, fused with explanations."""

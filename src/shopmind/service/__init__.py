@@ -1,0 +1,1 @@
+"""Customer-service capability: review sentiment, complaint triage, tickets with an audit trail."""

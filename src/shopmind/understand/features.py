@@ -1,0 +1,68 @@
+"""The embed pass: image features, colours and the zero-shot bridge vector for every product.
+
+Resumable: only products whose image changed or has no features are processed, and each batch
+is committed on its own, so an interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from shopmind.catalog.images import open_image
+from shopmind.catalog.store import CatalogStore, ImageFeatures
+from shopmind.domain import ItemError
+from shopmind.errors import BadInput
+from shopmind.understand import encoders
+from shopmind.understand.colours import analyse_colours
+
+
+def embed_products(
+    store: CatalogStore,
+    *,
+    batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+    ids: list[str] | None = None,
+) -> tuple[int, list[ItemError]]:
+    """Compute features for products that lack them. Returns (count done, per-item errors)."""
+    settings = store.settings
+    image_enc = encoders.image_encoder(settings)
+    bridge = encoders.bridge(settings)
+    todo = store.ids_missing_features(image_enc.name)
+    if ids is not None:
+        wanted = set(ids)
+        todo = [i for i in todo if i in wanted]
+    errors: list[ItemError] = []
+    done = 0
+    products = store.get_products  # bound once
+
+    def load(pid_path_sha):
+        pid, path, sha = pid_path_sha
+        try:
+            decoded = open_image(path, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+            named, descriptor = analyse_colours(decoded.image)
+            return pid, sha, decoded.image, named, descriptor, None
+        except BadInput as exc:
+            return pid, sha, None, None, None, exc.message
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            found = products(chunk)
+            jobs = [(pid, settings.images_dir / found[pid].image_path, found[pid].image_sha256) for pid in chunk if pid in found]
+            loaded = list(pool.map(load, jobs))
+            good = [x for x in loaded if x[5] is None]
+            errors.extend(ItemError(item=x[0], stage="embed", reason=x[5]) for x in loaded if x[5] is not None)
+            if good:
+                feats, logits = image_enc.features_and_logits([x[2] for x in good])
+                bridge_vecs, tops = bridge.embed(logits, [x[3] for x in good])
+                store.put_features(
+                    [
+                        ImageFeatures(x[0], x[1], image_enc.name, feats[i], x[4], bridge_vecs[i], tops[i])
+                        for i, x in enumerate(good)
+                    ]
+                )
+                done += len(good)
+            if progress:
+                progress(len(chunk))
+    return done, errors

@@ -1,0 +1,155 @@
+"""End to end on the demo catalog: the real CLI in subprocesses, then a real uvicorn server.
+
+One catalog is built for the module (ingest → tag+OCR → fit → index) with the bundled models,
+so every step a user runs is exercised exactly as they run it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shopmind.demo.catalog import generate_demo_catalog
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+SHOPMIND = [sys.executable, "-m", "shopmind"]
+
+
+def run_cli(env: dict, *args: str, expect: int = 0) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*SHOPMIND, *args], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == expect, f"{args}: rc={proc.returncode}\nstdout={proc.stdout[-2000:]}\nstderr={proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    env = dict(os.environ, SHOPMIND_HOME=str(root / "home"),
+               SHOPMIND_MODELS_PATH=str(REPO / ".shopmind" / "test-models"), NO_COLOR="1", COLUMNS="200")
+    csv_path = generate_demo_catalog(root / "catalog", seed=1)
+    ingest = json.loads(run_cli(env, "ingest", str(csv_path), "--json").stdout)
+    tag = json.loads(run_cli(env, "tag", "--ocr", "--json").stdout)
+    fit = json.loads(run_cli(env, "fit", "--epochs", "30", "--json").stdout)
+    return {"env": env, "csv": csv_path, "ingest": ingest, "tag": tag, "fit": fit, "root": root}
+
+
+def test_ingest_reports_bad_rows_and_resumes(demo):
+    report = demo["ingest"]
+    assert report["ingested"] == 51  # 48 products + 3 whose images are bad (text rows kept)
+    reasons = {e["item"]: e["reason"] for e in report["errors"]}
+    assert "BAD-price" in reasons and "九十九" in reasons["BAD-price"]
+    assert {"BAD-missing-image", "BAD-corrupt-image", "BAD-empty-image"} <= set(reasons)
+    again = json.loads(run_cli(demo["env"], "ingest", str(demo["csv"]), "--json").stdout)
+    assert again["ingested"] == 0 and again["skipped_existing"] == 51
+
+
+def test_tags_colours_and_ocr(demo):
+    out = json.loads(run_cli(demo["env"], "product", "D0004", "--json").stdout)
+    tags = out["tags"]
+    assert tags["colours"][0]["name_en"] == "White" or tags["colours"][0]["name_zh"]
+    assert "限时特价" in (tags["ocr_text"] or "")
+    red = json.loads(run_cli(demo["env"], "product", "D0001", "--json").stdout)["tags"]
+    assert red["colours"][0]["name_en"] == "Red"
+    assert red["labels"]["articleType"][0]["label"] == "Tshirts"
+
+
+def test_fit_report_and_search(demo):
+    assert demo["fit"]["n_products"] == 48
+    env = demo["env"]
+    hits = json.loads(run_cli(env, "search", "红色连衣裙", "--json", "--k", "5").stdout)["hits"]
+    assert hits[0]["product"]["attributes"]["articleType"] == "Dresses"
+    assert hits[0]["product"]["attributes"]["baseColour"] == "Red"
+    assert hits[0]["why"]
+    cheap = json.loads(run_cli(env, "search", "shoes", "--filter", "articleType=Shoes", "--filter", "price<280", "--json").stdout)["hits"]
+    assert cheap and all(h["product"]["attributes"]["articleType"] == "Shoes" and h["product"]["price"] < 280 for h in cheap)
+    photo = Path(demo["csv"]).parent / "images" / "D0009.jpg"
+    by_image = json.loads(run_cli(env, "search", "--image", str(photo), "--json", "--k", "3").stdout)["hits"]
+    assert by_image[0]["id"] == "D0009"
+    both = json.loads(run_cli(env, "search", "same style but in black 黑色", "--image", str(photo), "--json").stdout)["hits"]
+    assert both[0]["product"]["attributes"]["baseColour"] == "Black"
+
+
+def test_similar_and_recommend_exclude_history(demo):
+    env = demo["env"]
+    sim = json.loads(run_cli(env, "similar", "D0010", "--json", "--k", "5").stdout)["hits"]
+    assert len(sim) == 5 and "D0010" not in {h["id"] for h in sim}
+    rec = json.loads(run_cli(env, "recommend", "--history", "D0001,D0002", "--json", "--k", "5").stdout)["hits"]
+    assert len(rec) == 5 and not {"D0001", "D0002"} & {h["id"] for h in rec}
+
+
+def test_bad_input_fails_clearly(demo):
+    env = demo["env"]
+    proc = run_cli(env, "search", "x", "--filter", "price<cheap", expect=2)
+    assert "needs a number" in proc.stderr
+    proc = run_cli(env, "similar", "NO-SUCH-ID", expect=2)
+    assert "not_found" in proc.stderr
+    bad = Path(demo["root"]) / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    proc = run_cli(env, "search", "--image", str(bad), expect=2)
+    assert "bad_input" in proc.stderr
+
+
+def test_eval_retrieval_prints_metrics(demo):
+    qrels = Path(demo["root"]) / "qrels.jsonl"
+    qrels.write_text("\n".join(json.dumps({"query": q, "relevant_ids": ids}, ensure_ascii=False) for q, ids in [
+        ("红色T恤", ["D0001"]), ("blue dress", ["D0010"]), ("黑色鞋", ["D0027"])]), encoding="utf-8")
+    result = json.loads(run_cli(demo["env"], "eval", "retrieval", "--catalog", str(demo["csv"]), "--qrels", str(qrels), "--json").stdout)
+    for key in ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "n_queries"):
+        assert key in result
+    assert result["n_queries"] == 3 and result["recall@10"] >= 2 / 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo):
+    port = _free_port()
+    proc = subprocess.Popen([*SHOPMIND, "serve", "--port", str(port)], env=demo["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("server did not start: " + (proc.stdout.read() if proc.stdout else ""))
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_server_search_product_and_typed_errors(server, demo):
+    with httpx.Client(base_url=server, timeout=120) as client:
+        assert client.get("/openapi.json").json()["info"]["title"] == "shopmind"
+        res = client.post("/search", json={"query": "蓝色T恤", "k": 3})
+        assert res.status_code == 200
+        assert res.json()["hits"][0]["product"]["attributes"]["baseColour"] == "Blue"
+        photo = Path(demo["csv"]).parent / "images" / "D0009.jpg"
+        res = client.post("/search/image", files={"image": ("q.jpg", photo.read_bytes(), "image/jpeg")}, data={"k": "3"})
+        assert res.status_code == 200 and res.json()["hits"][0]["id"] == "D0009"
+        res = client.post("/search/image", files={"image": ("q.jpg", b"garbage", "image/jpeg")})
+        assert res.status_code == 422 and res.json()["error"]["code"] == "bad_input"
+        res = client.get("/products/NOPE")
+        assert res.status_code == 404 and res.json()["error"]["code"] == "not_found"
+        assert client.get("/products/D0001").json()["product"]["title"].startswith("红色")
+        rec = client.post("/recommend", json={"history": ["D0001"], "k": 4}).json()
+        assert len(rec["hits"]) == 4
+        up = client.post("/catalog/ingest", files={"catalog": ("c.csv", "id,title,price\nN1,新品 帆布鞋,88\nN2,,1\n".encode(), "text/csv")})
+        assert up.status_code == 200 and up.json()["ingested"] == 1 and up.json()["failed"] == 1

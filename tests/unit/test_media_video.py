@@ -1,0 +1,70 @@
+"""Narration timings and a short rendered video checked with ffmpeg (duration, size, streams)."""
+
+import json
+import wave
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from shopmind.domain import Product
+from shopmind.errors import BadInput
+from shopmind.media.tts import synthesize_script
+from shopmind.media.video import narration_script, render_video
+
+from test_media_poster import PRODUCT, make_catalog, product_photo
+
+
+def test_tts_script_timings(tmp_path):
+    n = synthesize_script([{"text": "你好，欢迎光临。", "lang": "zh"}, {"text": "Welcome to our shop.", "lang": "en"}], tmp_path / "a.wav", gap=0.3)
+    a, b = n.lines
+    assert a.start == 0.0 and a.end > 0.5 and b.start == pytest.approx(a.end + 0.3, abs=0.01) and b.end > b.start
+    with wave.open(str(tmp_path / "a.wav")) as w:
+        assert w.getnframes() / w.getframerate() == pytest.approx(n.duration, abs=0.01) == pytest.approx(b.end, abs=0.01)
+    assert 0 < n.rtf < 1
+    with pytest.raises(ValueError):
+        synthesize_script([{"text": "hola", "lang": "es"}], tmp_path / "b.wav")
+    with pytest.raises(BadInput):
+        synthesize_script([], tmp_path / "c.wav")
+
+
+def test_narration_script_mentions_price():
+    lines = narration_script(PRODUCT)
+    assert lines[0].text.startswith("真丝") and "299" in lines[-1].text and all(ln.lang == "zh" for ln in lines)
+    en = narration_script(Product(id="e", title="Silk dress", price=20))
+    assert en[0].lang == "en" and "20" in en[-1].text
+
+
+def test_render_short_square_video(tmp_path):
+    r = render_video(PRODUCT, product_photo(), tmp_path / "v.mp4", fmt="square", seconds=2.0, fps=5)
+    p = r.probe
+    assert (p.width, p.height) == (1080, 1080) and p.duration == pytest.approx(2.0, abs=0.15)
+    assert p.has_audio and p.video_codec == "h264" and p.frames == 10
+    assert r.script and r.script[0].start == 0.0
+    with pytest.raises(BadInput):
+        render_video(PRODUCT, product_photo(), tmp_path / "v.avi", seconds=2)
+    with pytest.raises(BadInput):
+        render_video(PRODUCT, product_photo(), tmp_path / "v.mp4", fmt="wide", seconds=2)
+
+
+def test_cli_video_and_tts(home, tmp_path):
+    from shopmind.cli.media import register, tts_command
+
+    make_catalog(home, tmp_path)
+    app = typer.Typer()
+    eval_app = typer.Typer()
+    app.add_typer(eval_app, name="eval")
+    register(app, eval_app)
+    live = typer.Typer()
+    live.command("tts")(tts_command)
+    app.add_typer(live, name="live")
+    out = tmp_path / "v.mp4"
+    res = CliRunner().invoke(app, ["video", "p1", "--out", str(out), "--format", "vertical", "--seconds", "1.5", "--fps", "4", "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert (obj["probe"]["width"], obj["probe"]["height"]) == (1080, 1920) and obj["probe"]["has_audio"]
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps([{"text": "你好", "lang": "zh"}, {"text": "hello", "lang": "en"}]), encoding="utf-8")
+    res = CliRunner().invoke(app, ["live", "tts", str(script), "--out", str(tmp_path / "s.wav"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert [ln["lang"] for ln in json.loads(res.stdout)["lines"]] == ["zh", "en"]
