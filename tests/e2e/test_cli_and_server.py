@@ -53,10 +53,12 @@ def test_ingest_reports_bad_rows_and_resumes(demo):
 
 
 def test_tags_colours_and_ocr(demo):
-    out = json.loads(run_cli(demo["env"], "product", "D0004", "--json").stdout)
-    tags = out["tags"]
-    assert tags["colours"][0]["name_en"] == "White" or tags["colours"][0]["name_zh"]
-    assert "限时特价" in (tags["ocr_text"] or "")
+    sale = json.loads(run_cli(demo["env"], "product", "D0016", "--json").stdout)["tags"]
+    assert "限时特价" in (sale["ocr_text"] or "")
+    new = json.loads(run_cli(demo["env"], "product", "D0004", "--json").stdout)["tags"]
+    assert "新品" in (new["ocr_text"] or "") and new["colours"][0]["name_en"] == "White"
+    plain = json.loads(run_cli(demo["env"], "product", "D0002", "--json").stdout)["tags"]
+    assert plain["ocr_text"] == ""  # no printed text, no invented text
     red = json.loads(run_cli(demo["env"], "product", "D0001", "--json").stdout)["tags"]
     assert red["colours"][0]["name_en"] == "Red"
     assert red["labels"]["articleType"][0]["label"] == "Tshirts"

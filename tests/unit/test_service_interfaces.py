@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from shopmind.api.errors import install_error_handlers
 from shopmind.api.service import router
 from shopmind.cli.service import register
+from shopmind.service.sentiment import BUNDLED_MODEL
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "triage_labelled.jsonl"
 
@@ -39,6 +40,8 @@ def test_cli_triage_creates_ticket_and_status_moves(home):
     ticket = json.loads(r.stdout)
     assert ticket["status"] == "open" and ticket["order_no"] == "O555111"
     assert ticket["triage"]["issue_type"] in {"wrong_item", "not_as_described"}
+    if BUNDLED_MODEL.exists():
+        assert 0.0 <= ticket["triage"]["sentiment"]["score"] <= 1.0
     r = runner.invoke(_cli(), ["service", "status", ticket["id"], "in_progress", "--actor", "amy"])
     assert r.exit_code == 0 and json.loads(r.stdout)["history"][-1]["actor"] == "amy"
     r = runner.invoke(_cli(), ["service", "triage", "  ", "--json"])

@@ -74,3 +74,31 @@ def test_bundled_model_out_of_domain_on_waimai(home):
     report = evaluate_sentiment(data, sample=120)
     assert report["protocol"] == "model" and report["n"] == 120
     assert report["accuracy"] >= 0.7 and report["baseline"]["accuracy"] >= 0.6
+
+
+def test_embedding_cache_persists_only_when_asked(tmp_path):
+    calls = []
+
+    def fake_embed(texts):  # counts calls; real vectors are covered by the tests above
+        calls.append(list(texts))
+        return np.ones((len(texts), 384), np.float32)
+
+    EmbeddingCache(tmp_path / "c", embed=fake_embed, persist=False).embed(["a", "b", "a"])
+    assert calls == [["a", "b"]] and not (tmp_path / "c").exists()
+    EmbeddingCache(tmp_path / "d", embed=fake_embed).embed(["a", "b"])
+    assert len(list((tmp_path / "d").glob("*.npz"))) == 1
+    from shopmind.service import embedcache
+    embedcache._INDEXES.clear()  # a new process: vectors come from disk, nothing is recomputed
+    out = EmbeddingCache(tmp_path / "d", embed=fake_embed).embed(["b", "a"])
+    assert len(calls) == 2 and out.shape == (2, 384)
+
+
+def test_bundled_model_on_clear_messages(home):
+    if not BUNDLED_MODEL.exists():
+        pytest.skip("bundled sentiment model not trained (scripts/train_sentiment.py)")
+    from shopmind.service.sentiment import analyse
+
+    texts = ["东西很好，谢谢", "发错货了，气死了", "This is terrible, it broke after one day", "Great product, love it"]
+    assert [r.label for r in analyse(texts)] == ["positive", "negative", "negative", "positive"]
+    with pytest.raises(BadInput):
+        analyse(["ok", " "])

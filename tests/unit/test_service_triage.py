@@ -96,3 +96,21 @@ def test_photo_colour_mismatch_with_catalog_supports_wrong_item(home):
     assert boosts["wrong_item"] == 0 and any(e.kind == "colour_match" for e in ev)
     _, _, _, warnings = image_evidence(photo, product_id="NOPE", run_ocr=False)
     assert warnings  # an unknown product is reported, not fatal
+
+
+def test_ocr_text_in_photo_becomes_evidence(home):
+    import os
+
+    from PIL import ImageDraw, ImageFont
+
+    font_path = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+    if not os.path.exists(font_path):
+        pytest.skip("CJK font not installed")
+    pytest.importorskip("rapidocr_onnxruntime")
+    img = Image.new("RGB", (420, 90), (255, 255, 255))
+    ImageDraw.Draw(img).text((10, 20), "外包装破损", fill=(0, 0, 0), font=ImageFont.truetype(font_path, 40))
+    ev, _, ocr_text, warnings = image_evidence(img, product_id=None, run_ocr=True)
+    assert "破损" in ocr_text, warnings
+    assert any(e.source == "ocr" for e in ev)
+    r = triage("看看这张图", image=img, use_classifier=False, use_sentiment=False)
+    assert r.issue_type == "logistics_damage" and any(e.source == "ocr" and e.kind == "cue" for e in r.evidence)

@@ -171,8 +171,11 @@ def fit(
     with progress_bar("fit (epochs)", epochs, not as_json) as advance:
         report = fit_catalog(store, exclude_ids=excluded, fields=field or None, seed=seed, epochs=epochs,
                              tagger_epochs=tagger_epochs, progress=lambda epoch, loss: advance(1))
+    from shopmind.understand.tagging import tag_products
+
     if not as_json:
-        console.print("[green]fitted[/]; re-indexing image vectors in the new space …")
+        console.print("[green]fitted[/]; re-tagging with the fitted taggers and re-indexing image vectors …")
+    report["retagged"] = tag_products(store)
     report["index"] = _build_index(store, as_json)
     if as_json:
         _print_json(report)
@@ -191,7 +194,9 @@ def _load_query_image(path: Optional[Path]):
 def _print_hits(result, as_json: bool) -> None:
     if as_json:
         _print_json({"query": result.query, "took_ms": result.took_ms, "backend": result.backend,
-                     "hits": [{"id": h.id, "score": h.score, "title": h.title, "why": h.why, "signals": h.signals} for h in result.hits]})
+                     "hits": [{"id": h.id, "score": h.score, "title": h.title, "why": h.why, "signals": h.signals,
+                               "product": h.product.model_dump(include={"price", "category", "attributes"}) if h.product else None}
+                              for h in result.hits]})
         return
     table = Table("#", "id", "title", "score", "why", title=f"{len(result.hits)} hits · {result.took_ms:.0f} ms")
     for i, h in enumerate(result.hits, start=1):

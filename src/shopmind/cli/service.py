@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shopmind.errors import BadInput, ShopmindError
 
@@ -60,9 +61,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if result.sentiment:
             err.print(f"sentiment: {result.sentiment.label} (P(pos)={result.sentiment.score:.2f})")
         for reason in result.urgency_reasons:
-            err.print(f"  urgency ← {reason}")
+            err.print(f"  urgency ← {escape(reason)}")
         for ev in result.evidence:
-            err.print(f"  [{ev.source}] {ev.kind}: {ev.detail}" + (f" → {ev.supports}" if ev.supports else ""))
+            err.print(escape(f"  [{ev.source}] {ev.kind}: {ev.detail}" + (f" → {ev.supports}" if ev.supports else "")))
+        for warning in result.warnings:
+            err.print(f"[yellow]warning[/yellow]: {escape(warning)}")
         if ticket:
             typer.echo(ticket.id)
 

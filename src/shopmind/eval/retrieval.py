@@ -66,6 +66,8 @@ def evaluate_retrieval(store: CatalogStore, catalog: Path, qrels_path: Path, *, 
     build_indexes(store, channels=channels)
     prepared = time.perf_counter()
     engine = SearchEngine(store)
+    # Restrict to the evaluated catalog only when it is a subset of what the store holds.
+    restrict = ids if len(set(ids)) < store.count_products() else None
     ranked, relevant, latencies = [], [], []
     for q in qrels:
         filters = [Filter(field=f, op="=", value=v) for f, v in (q.get("filters") or {}).items()] if use_filters else []
@@ -75,7 +77,7 @@ def evaluate_retrieval(store: CatalogStore, catalog: Path, qrels_path: Path, *, 
 
             image = open_image(qrels_path.parent / q["query_image"]).image
         t0 = time.perf_counter()
-        result = engine.search(q.get("query"), image, filters=filters, k=k, mode=mode, restrict_ids=ids)
+        result = engine.search(q.get("query"), image, filters=filters, k=k, mode=mode, restrict_ids=restrict)
         latencies.append((time.perf_counter() - t0) * 1000)
         ranked.append([h.id for h in result.hits])
         relevant.append({str(x) for x in q["relevant_ids"]})

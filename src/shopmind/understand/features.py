@@ -27,7 +27,7 @@ def embed_products(
     """Compute features for products that lack them. Returns (count done, per-item errors)."""
     settings = store.settings
     image_enc = encoders.image_encoder(settings)
-    bridge = encoders.bridge(settings)
+    bridge = None if getattr(image_enc, "shares_text_space", False) else encoders.bridge(settings)
     todo = store.ids_missing_features(image_enc.name)
     if ids is not None:
         wanted = set(ids)
@@ -55,7 +55,11 @@ def embed_products(
             errors.extend(ItemError(item=x[0], stage="embed", reason=x[5]) for x in loaded if x[5] is not None)
             if good:
                 feats, logits = image_enc.features_and_logits([x[2] for x in good])
-                bridge_vecs, tops = bridge.embed(logits, [x[3] for x in good])
+                if getattr(image_enc, "shares_text_space", False):
+                    # CLIP-family encoders already live in the text space: the "bridge" is the embedding itself.
+                    bridge_vecs, tops = feats, [[] for _ in good]
+                else:
+                    bridge_vecs, tops = bridge.embed(logits, [x[3] for x in good])
                 store.put_features(
                     [
                         ImageFeatures(x[0], x[1], image_enc.name, feats[i], x[4], bridge_vecs[i], tops[i])

@@ -15,8 +15,12 @@ def image_features(store: CatalogStore, image: Image.Image) -> dict[str, np.ndar
     """feat / colour / bridge rows for one image, exactly as the embed pass computes them."""
     settings = store.settings
     named, descriptor = analyse_colours(image)
-    feats, logits = encoders.image_encoder(settings).features_and_logits([image])
-    bridge_vecs, _ = encoders.bridge(settings).embed(logits, [named])
+    encoder = encoders.image_encoder(settings)
+    feats, logits = encoder.features_and_logits([image])
+    if getattr(encoder, "shares_text_space", False):
+        bridge_vecs = feats  # CLIP-family: already in the text space
+    else:
+        bridge_vecs, _ = encoders.bridge(settings).embed(logits, [named])
     return {"feat": feats, "colour": descriptor[None, :], "bridge": bridge_vecs}
 
 

@@ -115,7 +115,10 @@ def tag_products(
         chunk = target[start : start + batch_size]
         got, feats = store.load_features(chunk)
         tops = [store.top_classes(pid) for pid in got]
-        mixes = np.vstack([zs.class_mix(t) for t in tops]) if got else np.zeros((0, 1))
+        if got and all(not t for t in tops):
+            mixes = feats["bridge"]  # CLIP-family encoder: the image embedding is already in the text space
+        else:
+            mixes = np.vstack([zs.class_mix(t) for t in tops]) if got else np.zeros((0, 1))
         labels: dict[str, list[list[ScoredLabel]]] = {}
         for name, (names, zh) in zs_fields.items():
             if fitted and name in fitted.taggers:

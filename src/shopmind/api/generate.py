@@ -1,0 +1,95 @@
+"""Content routes: `POST /content/{type}` writes grounded, checked copy; `?stream=ndjson|sse` streams it.
+
+Streaming sends the first draft's pieces as they are generated (`{"event": "token", "text": …}`),
+then the checked final result (`{"event": "result", …}`) — or `{"event": "error", …}`.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.errors import BadInput, ShopmindError
+from shopmind.generate import WriteRequest, WriteResult, build_facts, write
+from shopmind.generate.languages import normalise_language
+from shopmind.generate.schemas import ContentType
+
+router = APIRouter(prefix="/content", tags=["content"], responses=ERROR_RESPONSES)
+
+
+class ContentBody(BaseModel):
+    """Which product (catalog id or attribute string) and how to write about it."""
+
+    product_id: str | None = Field(None, description="Catalog product id.")
+    attributes: str | None = Field(None, description="Attribute string, e.g. 类型#上衣*材质#牛仔布*颜色#白色.")
+    selling_points: list[str] = Field(default_factory=list)
+    brand_voice: str | None = Field(None, max_length=500)
+    persona: str | None = Field(None, max_length=200, description="Audience for ad_copy, e.g. 年轻女性/运动爱好者.")
+    language: str = Field("zh", description="en, zh, ja, ko, fr, de, es, it, pt or ru.")
+    price: float | None = Field(None, ge=0)
+    category: str | None = None
+    max_rounds: int = Field(2, ge=0, le=5)
+    seed: int | None = None
+    temperature: float = Field(0.2, ge=0, le=2)
+
+
+def _request(content_type: str, body: ContentBody) -> WriteRequest:
+    try:
+        req = WriteRequest(content_type=content_type, **body.model_dump())
+    except ValidationError as exc:
+        raise BadInput("; ".join(e["msg"] for e in exc.errors()), detail={"errors": exc.errors(include_url=False, include_context=False)}) from exc
+    normalise_language(req.language)
+    build_facts(req)  # bad ids / attribute strings fail here as typed errors, before any stream starts
+    return req
+
+
+def _llm():
+    from shopmind.config import get_settings
+    from shopmind.models.llm import get_llm
+
+    return get_llm(get_settings())
+
+
+def _events(req: WriteRequest, llm) -> Iterator[dict]:
+    """Run the loop in a worker thread; yield token events as they arrive, then the result or an error."""
+    q: queue.Queue = queue.Queue()
+    done = object()
+
+    def work() -> None:
+        try:
+            result = write(req, llm, on_token=lambda piece: q.put({"event": "token", "text": piece}))
+            q.put({"event": "result", **result.model_dump(mode="json")})
+        except ShopmindError as exc:
+            q.put({"event": "error", "code": exc.code, "message": exc.message})
+        except Exception as exc:  # the stream must end with an event, never hang the client
+            q.put({"event": "error", "code": "error", "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            q.put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    while (item := q.get()) is not done:
+        yield item
+
+
+@router.post("/{content_type}", response_model=WriteResult)
+def write_content(content_type: ContentType, body: ContentBody,
+                  stream: Literal["none", "ndjson", "sse"] = Query("none", description="Stream as NDJSON or server-sent events.")):
+    """Write `content_type` (title, selling_points, description, ad_copy, seo_keywords, product_page)
+    grounded in the product facts; the result carries remaining findings, fact issues and the audit trail."""
+    req = _request(content_type, body)
+    llm = _llm()
+    if stream == "none":
+        return write(req, llm)
+    if stream == "ndjson":
+        lines = (json.dumps(e, ensure_ascii=False) + "\n" for e in _events(req, llm))
+        return StreamingResponse(lines, media_type="application/x-ndjson")
+    frames = (f"event: {e['event']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in _events(req, llm))
+    return StreamingResponse(frames, media_type="text/event-stream")

@@ -1,0 +1,43 @@
+"""`POST /service/ask`: grounded product Q&A, as one JSON answer or a stream of NDJSON events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.service.qa import QAAnswer
+
+router = APIRouter(prefix="/service", tags=["service"])
+
+
+class AskRequest(BaseModel):
+    product_id: str = Field(..., description="Catalog product id.")
+    question: str = Field(..., description="The shopper's question, zh or en (≤ 500 characters).")
+    llm: bool | None = Field(None, description="Let the LLM phrase the answer; null = when available.")
+    stream: bool = Field(False, description="Stream NDJSON events: facts, delta…, answer.")
+
+
+def _ndjson(events: Iterator[dict]) -> Iterator[bytes]:
+    for event in events:
+        yield (json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@router.post("/ask", response_model=QAAnswer, responses={**ERROR_RESPONSES, 200: {
+    "content": {"application/x-ndjson": {}}, "description": "The answer (or NDJSON events when stream=true)"}})
+def ask_endpoint(body: AskRequest):
+    """Answer from the product's facts only, citing them; refuse when they do not cover the question."""
+    from shopmind.service.qa import ask, ask_events
+
+    if body.stream:
+        events = ask_events(body.product_id, body.question, use_llm=body.llm)
+        first = next(events)  # validation and NotFound raise here, before the 200 is sent
+        def chained() -> Iterator[dict]:
+            yield first
+            yield from events
+        return StreamingResponse(_ndjson(chained()), media_type="application/x-ndjson")
+    return ask(body.product_id, body.question, use_llm=body.llm)

@@ -1,0 +1,55 @@
+"""Chat messages from the Jinja2 templates in `templates/` (prompts are data, reviewed like copy)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from shopmind.domain import Finding
+from shopmind.errors import BadInput
+from shopmind.generate.facts import ProductFacts
+from shopmind.generate.languages import language_names
+from shopmind.generate.schemas import SCHEMAS
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    # StrictUndefined: a typo in a template fails loudly in tests instead of writing "" into a prompt.
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), undefined=jinja2.StrictUndefined,
+                              autoescape=False, keep_trailing_newline=False)
+
+
+def _common(facts: ProductFacts, language: str, brand_voice: str | None) -> dict[str, Any]:
+    en, zh = language_names(language)
+    return {"facts": facts, "language_en": en, "language_zh": zh, "brand_voice": brand_voice}
+
+
+def build_messages(content_type: str, facts: ProductFacts, *, language: str = "zh", persona: str | None = None,
+                   brand_voice: str | None = None) -> list[dict[str, str]]:
+    """System + user messages asking for `content_type` as JSON."""
+    if content_type not in SCHEMAS:
+        raise BadInput(f"unknown content type {content_type!r}; use one of {', '.join(SCHEMAS)}")
+    ctx = _common(facts, language, brand_voice) | {"persona": persona}
+    env = environment()
+    return [
+        {"role": "system", "content": env.get_template("system.j2").render(**ctx).strip()},
+        {"role": "user", "content": env.get_template(f"{content_type}.j2").render(**ctx).strip()},
+    ]
+
+
+def rewrite_messages(content_type: str, facts: ProductFacts, current: dict[str, Any], problems: list[Finding], *,
+                     language: str = "zh", brand_voice: str | None = None) -> list[dict[str, str]]:
+    """Messages asking the LLM to fix exactly the listed findings and keep the rest."""
+    ctx = _common(facts, language, brand_voice) | {
+        "current_json": json.dumps(current, ensure_ascii=False), "problems": problems}
+    env = environment()
+    return [
+        {"role": "system", "content": env.get_template("system.j2").render(**ctx).strip()},
+        {"role": "user", "content": env.get_template("rewrite.j2").render(**ctx).strip()},
+    ]
