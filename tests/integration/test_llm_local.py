@@ -36,7 +36,7 @@ MSGS = [{"role": "user", "content": "用一句话介绍白色牛仔外套。"}]
 def test_complete_and_stream_produce_text(llm):
     text = llm.complete(MSGS, max_tokens=24, temperature=0.0, seed=0)
     assert len(text.strip()) > 0
-    assert llm.last_usage["completion_tokens"] > 0 and llm.last_usage["tokens_per_s"] > 1
+    assert llm.last_usage["completion_tokens"] > 0 and llm.last_usage["tokens_per_s"] > 0
     pieces = list(llm.stream(MSGS, max_tokens=12, temperature=0.0, seed=0))
     assert len(pieces) > 1 and llm.last_usage["time_to_first_token_s"] is not None
 

@@ -282,12 +282,14 @@ def eval_retrieval(
     images: Optional[Path] = typer.Option(None, "--images"),
     no_filters: bool = typer.Option(False, "--no-filters", help="Ignore the qrels' filters."),
     limit: Optional[int] = typer.Option(None, help="Only the first N queries."),
+    attribute_rerank: bool = typer.Option(True, "--attribute-rerank/--no-attribute-rerank", help="Re-rank image hits by fitted tag agreement."),
     as_json: bool = typer.Option(True, "--json/--table"),
 ) -> None:
     """Recall@1/5/10, MRR, nDCG@10 of search over CATALOG for the queries in QRELS (indexes if needed)."""
     from shopmind.eval.retrieval import evaluate_retrieval
 
-    result = evaluate_retrieval(_store(), catalog, qrels, mode=mode, images=images, use_filters=not no_filters, limit=limit)
+    result = evaluate_retrieval(_store(), catalog, qrels, mode=mode, images=images, use_filters=not no_filters, limit=limit,
+                                attribute_rerank=attribute_rerank)
     print(json.dumps(result, ensure_ascii=False))
 
 

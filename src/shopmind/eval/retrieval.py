@@ -56,7 +56,8 @@ def ranking_metrics(ranked: list[list[str]], relevant: list[set[str]]) -> dict[s
 
 
 def evaluate_retrieval(store: CatalogStore, catalog: Path, qrels_path: Path, *, mode: str = "image",
-                       k: int = 10, images: Path | None = None, use_filters: bool = True, limit: int | None = None) -> dict:
+                       k: int = 10, images: Path | None = None, use_filters: bool = True, limit: int | None = None,
+                       attribute_rerank: bool = True) -> dict:
     started = time.perf_counter()
     qrels = load_qrels(qrels_path)[:limit] if limit else load_qrels(qrels_path)
     ids = [str(r.get("id")).strip() for _, r in read_rows(catalog) if isinstance(r, dict) and r.get("id")]
@@ -65,7 +66,7 @@ def evaluate_retrieval(store: CatalogStore, catalog: Path, qrels_path: Path, *, 
     channels = ("image",) if mode == "image" else ("text", "image", "lexical")
     build_indexes(store, channels=channels)
     prepared = time.perf_counter()
-    engine = SearchEngine(store)
+    engine = SearchEngine(store, attribute_rerank=attribute_rerank)
     # Restrict to the evaluated catalog only when it is a subset of what the store holds.
     restrict = ids if len(set(ids)) < store.count_products() else None
     ranked, relevant, latencies = [], [], []
@@ -83,7 +84,7 @@ def evaluate_retrieval(store: CatalogStore, catalog: Path, qrels_path: Path, *, 
         relevant.append({str(x) for x in q["relevant_ids"]})
     out = {
         "dataset": str(qrels_path), "catalog": str(catalog), "n_queries": len(qrels), "catalog_size": len(ids),
-        "mode": mode, "filters": use_filters, **ranking_metrics(ranked, relevant),
+        "mode": mode, "filters": use_filters, "attribute_rerank": attribute_rerank, **ranking_metrics(ranked, relevant),
         "backend": f"{store.settings.vector_backend}; image space: {image_space_version(store)}",
         "ingest_errors": len(report.errors),
         "timing": {"prepare_s": round(prepared - started, 2), "query_p50_ms": round(float(np.median(latencies)), 2) if latencies else None,

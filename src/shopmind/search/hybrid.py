@@ -71,8 +71,9 @@ def matches(product: Product, filters: list[Filter]) -> bool:
 class SearchEngine:
     """Serves queries over the indexes built by `search.indexer.build_indexes`."""
 
-    def __init__(self, store: CatalogStore) -> None:
+    def __init__(self, store: CatalogStore, *, attribute_rerank: bool = True) -> None:
         self.store = store
+        self.attribute_rerank = attribute_rerank  # re-rank the image channel by fitted tag agreement
         self.settings = store.settings
         self._lexical: LexicalIndex | None = None
         self._lexical_count: str | None = None
@@ -134,6 +135,7 @@ class SearchEngine:
         filters = filters or []
         rankings: dict[str, list[tuple[str, float]]] = {}
         matched_tokens: list[str] = []
+        matched_attributes: list[str] = []
         allowed = self._allowed_ids(filters)
         if restrict_ids is not None:
             allowed = set(restrict_ids) if allowed is None else allowed & set(restrict_ids)
@@ -154,11 +156,22 @@ class SearchEngine:
 
                 fitted = load_fitted(self.settings)
                 tvec = fitted.head.transform_texts(qvec[None])[0] if fitted and fitted.head else qvec
-                rankings["text→image"] = self._vector_search(IMAGE_COLLECTION, tvec, filters, allowed, restrict_ids)
+                ranked = self._vector_search(IMAGE_COLLECTION, tvec, filters, allowed, restrict_ids)
+                if fitted and fitted.taggers and self.attribute_rerank:
+                    from shopmind.search.attributes import rerank
+
+                    ranked, attr_matches = rerank(self.store, fitted, query, ranked)
+                    matched_attributes = [f"{m.field}={m.value}" for m in attr_matches]
+                rankings["text→image"] = ranked
         if image is not None:
             ivec = embed_query_image(self.store, image)
             rankings["image"] = self._vector_search(IMAGE_COLLECTION, ivec, filters, allowed, restrict_ids)
         hits = self._fuse(rankings, k, matched_tokens)
+        if matched_attributes:
+            for hit in hits:
+                if "text→image" in hit.signals:
+                    hit.signals["text→image"]["attributes"] = matched_attributes
+                    hit.why += f"; image tags checked for {', '.join(matched_attributes)}"
         return SearchResult(
             query=query, hits=hits, took_ms=round((time.perf_counter() - started) * 1000, 2),
             backend=f"{self.settings.vector_backend}+bm25 ({image_space_version(self.store)})",

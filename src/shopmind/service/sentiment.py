@@ -196,16 +196,19 @@ def load_model(path: Path | None = None) -> SentimentModel:
 
 @dataclass
 class SentimentResult:
-    label: str  # "positive" | "negative"
-    score: float  # P(positive)
+    label: str | None  # "positive" | "negative"; None when the item could not be scored
+    score: float | None  # P(positive)
+    error: str | None = None
 
 
 def analyse(texts: Sequence[str], model: SentimentModel | None = None) -> list[SentimentResult]:
-    """Sentiment of each text; empty texts are bad input (callers validate per item)."""
-    texts = list(texts)
-    for t in texts:
-        if not str(t).strip():
-            raise BadInput("empty text has no sentiment")
+    """Sentiment of each text; an empty text gets an error entry instead of sinking the batch."""
+    texts = [str(t) for t in texts]
     model = model or load_model()
-    probs = model.predict_proba(texts)
-    return [SentimentResult("positive" if p >= 0.5 else "negative", round(float(p), 4)) for p in probs]
+    ok = [i for i, t in enumerate(texts) if t.strip()]
+    out = [SentimentResult(None, None, "empty text has no sentiment") for _ in texts]
+    if ok:
+        probs = model.predict_proba([texts[i] for i in ok])
+        for i, p in zip(ok, probs):
+            out[i] = SentimentResult("positive" if p >= 0.5 else "negative", round(float(p), 4))
+    return out
