@@ -103,3 +103,13 @@ def test_rewrite_prompt_lists_findings_as_instructions():
 def test_unknown_content_type_is_bad_input():
     with pytest.raises(BadInput):
         build_messages("poem", from_attributes("类型#裙"))
+
+
+def test_other_languages_get_english_glosses_of_colours_and_materials():
+    from shopmind.generate.factcheck import english_gloss
+
+    facts = from_attributes("类型#上衣*材质#牛仔布*颜色#白色*材质#棉")
+    user_en = build_messages("product_page", facts, language="en")[1]["content"]
+    assert "牛仔布 (denim)" in user_en and "白色 (white)" in user_en and "棉 (cotton)" in user_en
+    assert "(denim)" not in build_messages("title", facts)[1]["content"]
+    assert english_gloss("刺绣") == ""

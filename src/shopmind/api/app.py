@@ -9,7 +9,7 @@ from shopmind.api.errors import install_error_handlers
 
 
 # Each capability's routes live in `shopmind.api.<name>` as `router`.
-ROUTERS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa")
+ROUTERS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate")
 
 
 def create_app() -> FastAPI:

@@ -69,13 +69,14 @@ def eval_copy(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate the first N rows."),
     rounds: int = typer.Option(2, "--rounds", min=0, max=5, help="Max LLM rewrite rounds per row."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write per-row predictions and scores (JSON lines)."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", min=1, help="Stop starting new rows after this many seconds."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """BLEU-4, ROUGE-1/2/L, fact-contradiction and compliance pass rates (before/after the loop), latency, tokens/s."""
     from shopmind.eval.copy import evaluate
 
     console.print(f"generating descriptions for {data} (limit {limit or 'all'})")
-    report = evaluate(data, limit=limit, max_rounds=rounds, out=out,
+    report = evaluate(data, limit=limit, max_rounds=rounds, out=out, time_budget_s=time_budget,
                       progress=lambda i, s: console.print(f"  row {i}: BLEU-4 {s['bleu_4']:.1f} ROUGE-L {s['rouge_l']:.1f}"))
     if not as_json:
         console.print(f"BLEU-4 {report['bleu_4']} · ROUGE-L {report['rouge_l']} · "

@@ -36,6 +36,7 @@ class Lexicon:
     sizes_en: tuple[str, ...]
     styling_zh: tuple[str, ...]
     styling_en: tuple[str, ...]
+    family_en: dict[str, str]  # family -> its English name (glosses for prompts in other languages)
 
 
 def _index(entries: list[dict], out: dict[str, set[str]], fact_only: dict[str, set[str]]) -> None:
@@ -55,9 +56,20 @@ def lexicon() -> Lexicon:
     _index(data["colours"], colours, fact_only)
     _index(data["materials"], materials, fact_only)
     freeze = lambda d: {k: frozenset(v) for k, v in d.items()}  # noqa: E731
+    family_en = {e["family"]: e["en"][0] for e in data["colours"] + data["materials"] if e.get("en")}
     return Lexicon(freeze(colours), freeze(materials), freeze(fact_only),
                    tuple(data["generic_colour_values"]["values"]), tuple(data["sizes"]["zh"]),
-                   tuple(data["sizes"]["en"]), tuple(data["styling_cues"]["zh"]), tuple(data["styling_cues"]["en"]))
+                   tuple(data["sizes"]["en"]), tuple(data["styling_cues"]["zh"]), tuple(data["styling_cues"]["en"]),
+                   family_en)
+
+
+def english_gloss(value: str) -> str:
+    """English names of the colours/materials in a fact value ("牛仔布" → "denim"), "" when none.
+
+    Small models translate 牛仔 as "cowboy"; the gloss in the prompt keeps translations grounded."""
+    lex = lexicon()
+    families = _families([value], lex.colour_terms, {}) | _families([value], lex.material_terms, lex.fact_only)
+    return ", ".join(sorted(lex.family_en[f] for f in families if f in lex.family_en))
 
 
 def _is_ascii(term: str) -> bool:

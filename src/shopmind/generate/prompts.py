@@ -11,6 +11,7 @@ import jinja2
 
 from shopmind.domain import Finding
 from shopmind.errors import BadInput
+from shopmind.generate.factcheck import english_gloss
 from shopmind.generate.facts import ProductFacts
 from shopmind.generate.languages import language_names
 from shopmind.generate.schemas import SCHEMAS
@@ -27,7 +28,8 @@ def environment() -> jinja2.Environment:
 
 def _common(facts: ProductFacts, language: str, brand_voice: str | None) -> dict[str, Any]:
     en, zh = language_names(language)
-    return {"facts": facts, "language_en": en, "language_zh": zh, "brand_voice": brand_voice}
+    return {"facts": facts, "language_en": en, "language_zh": zh, "brand_voice": brand_voice,
+            "gloss": english_gloss if language != "zh" else (lambda _: "")}
 
 
 def build_messages(content_type: str, facts: ProductFacts, *, language: str = "zh", persona: str | None = None,

@@ -155,7 +155,13 @@ class SearchEngine:
                 from shopmind.understand.fitting import load_fitted
 
                 fitted = load_fitted(self.settings)
-                tvec = fitted.head.transform_texts(qvec[None])[0] if fitted and fitted.head else qvec
+                if fitted and fitted.head:
+                    tvec = fitted.head.transform_texts(qvec[None])[0]
+                else:
+                    from shopmind.understand.centring import load_centre
+
+                    centre = load_centre(self.settings)
+                    tvec = centre.queries(qvec) if centre else qvec
                 ranked = self._vector_search(IMAGE_COLLECTION, tvec, filters, allowed, restrict_ids)
                 if fitted and fitted.taggers and self.attribute_rerank:
                     from shopmind.search.attributes import rerank

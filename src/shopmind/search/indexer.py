@@ -18,6 +18,7 @@ from shopmind.domain import Product
 from shopmind.search.lexical import LexicalIndex, product_text
 from shopmind.search.vector import open_index
 from shopmind.understand import encoders
+from shopmind.understand.centring import fit_centre, load_centre
 from shopmind.understand.fitting import image_inputs, load_fitted
 
 TEXT_COLLECTION = "text"
@@ -41,15 +42,28 @@ def metadata(p: Product) -> dict[str, str | float | None]:
 
 def image_space_version(store: CatalogStore) -> str:
     fitted = load_fitted(store.settings)
-    return f"fitted:{fitted.version}" if fitted and fitted.head else "bridge"
+    if fitted and fitted.head:
+        return f"fitted:{fitted.version}"
+    centre = load_centre(store.settings)
+    return f"bridge:{centre.version}" if centre else "bridge"
 
 
 def image_vectors(store: CatalogStore, feats: dict[str, np.ndarray]) -> np.ndarray:
-    """Image vectors in the text space used for search: fitted head if available, else bridge."""
+    """Image vectors in the text space used for search: fitted head if available, else centred bridge."""
     fitted = load_fitted(store.settings)
     if fitted and fitted.head:
         return fitted.head.transform_images(image_inputs(feats))
-    return feats["bridge"]
+    centre = load_centre(store.settings)
+    return centre.images(feats["bridge"]) if centre else feats["bridge"]
+
+
+def _refresh_centre(store: CatalogStore) -> None:
+    """(Re)estimate the zero-shot centring when missing or when the catalog changed size by > 10%."""
+    n = store.conn().execute("SELECT count(*) FROM image_features").fetchone()[0]
+    known = int(store.get_meta("bridge_centre_count") or 0)
+    if load_centre(store.settings) is None or abs(n - known) > 0.1 * max(known, 1):
+        if fit_centre(store) is not None:
+            store.set_meta("bridge_centre_count", str(n))
 
 
 def build_indexes(
@@ -98,6 +112,9 @@ def _index_text(store: CatalogStore, enc, progress) -> dict:
 def _index_images(store: CatalogStore, enc, progress, batch: int) -> dict:
     settings = store.settings
     # Image channel: re-project everything when the fitted head changed, else only new products.
+    fitted = load_fitted(settings)
+    if not (fitted and fitted.head):
+        _refresh_centre(store)
     version = image_space_version(store)
     image_index = open_index(settings, IMAGE_COLLECTION, enc.dim)
     feature_ids = [r[0] for r in store.conn().execute("SELECT product_id FROM image_features ORDER BY product_id")]

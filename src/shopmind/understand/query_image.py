@@ -29,4 +29,7 @@ def embed_query_image(store: CatalogStore, image: Image.Image) -> np.ndarray:
     fitted = load_fitted(store.settings)
     if fitted and fitted.head:
         return fitted.head.transform_images(image_inputs(feats))[0]
-    return feats["bridge"][0]
+    from shopmind.understand.centring import load_centre
+
+    centre = load_centre(store.settings)
+    return centre.images(feats["bridge"])[0] if centre else feats["bridge"][0]
