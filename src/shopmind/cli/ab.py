@@ -12,14 +12,13 @@ from rich.console import Console
 from rich.table import Table
 
 from shopmind.errors import BadInput
+from shopmind.cli.output import emit_json as _emit
 
 console = Console(stderr=True)
 ab_app = typer.Typer(help="Content A/B tests: create, assign, ingest events, analyze, plan, stop (promote), list.",
                      no_args_is_help=True)
 
 
-def _emit(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 def _store():

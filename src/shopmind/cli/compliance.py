@@ -12,13 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from shopmind.errors import BadInput
+from shopmind.cli.output import emit_json as _emit
 
 console = Console(stderr=True)
 _SHARED_ADLAW = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "adlaw"
 
 
-def _emit(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
 
 
 def _read_price_context(path: Optional[Path]) -> Optional[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,14 +11,13 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from shopmind.errors import BadInput
+from shopmind.cli.output import emit_json as _emit
 
 console = Console(stderr=True)
 _ADVERTISEGEN = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "advertisegen" / "dev.jsonl"
 _TYPES = "title, selling_points, description, ad_copy, seo_keywords, product_page"
 
 
-def _emit(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
 
 
 def write_cmd(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -10,17 +9,14 @@ import typer
 from rich.console import Console
 
 from shopmind.errors import ShopmindError
+from shopmind.cli.output import emit_json as _emit
+from shopmind.cli.output import fail as _fail
 
 err = Console(stderr=True)
 
 
-def _emit(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
 
 
-def _fail(exc: ShopmindError) -> None:
-    err.print(f"[red]error [{exc.code}][/red]: {exc.message}")
-    raise typer.Exit(2)
 
 
 def _service_group(app: typer.Typer) -> typer.Typer:

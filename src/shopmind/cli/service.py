@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -11,17 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from shopmind.errors import BadInput, ShopmindError
+from shopmind.cli.output import emit_json as _emit
+from shopmind.cli.output import fail as _fail
 
 err = Console(stderr=True)
 
 
-def _emit(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
 
 
-def _fail(exc: ShopmindError) -> None:
-    err.print(f"[red]error [{exc.code}][/red]: {exc.message}")
-    raise typer.Exit(2)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
