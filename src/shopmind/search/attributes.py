@@ -17,7 +17,7 @@ import numpy as np
 from shopmind.catalog.store import CatalogStore
 from shopmind.understand.fitting import FittedState, image_inputs
 
-ATTRIBUTE_WEIGHT = 0.08
+ATTRIBUTE_WEIGHT = 0.04  # tuned on the fashion dev sample: 0.04 / 0.08 / 0.15 -> R@10 0.874 / 0.865 / 0.841
 FLOOR = 1e-3
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]+")
 
