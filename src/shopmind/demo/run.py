@@ -86,7 +86,7 @@ def run_demo(workdir: Path, *, ocr: bool = True, console: Console | None = None,
     out.print(_hits_table(f"image: photo of {sample.id}", engine.search(None, photo, k=5)))
     out.print(_hits_table(f"image + text: photo of {sample.id} + 'same style but in black'", engine.search("same style but in black 黑色", photo, k=5)))
     out.print(_hits_table(f"similar to {sample.id}", engine.similar(sample.id, k=5)))
-    history = [p.id for p in list(store.iter_products())[:3]]
+    history = [p.id for p in store.iter_products() if p.image_path and store.get_tags(p.id)][:3]
     out.print(_hits_table(f"recommend for history {','.join(history)}", engine.recommend(history, k=5)))
     summary["seconds"] = round(time.perf_counter() - started, 1)
     console.rule(f"[bold green]demo finished in {summary['seconds']}s")
