@@ -155,3 +155,13 @@ def test_server_search_product_and_typed_errors(server, demo):
         assert len(rec["hits"]) == 4
         up = client.post("/catalog/ingest", files={"catalog": ("c.csv", "id,title,price\nN1,新品 帆布鞋,88\nN2,,1\n".encode(), "text/csv")})
         assert up.status_code == 200 and up.json()["ingested"] == 1 and up.json()["failed"] == 1
+
+
+def test_check_copy_against_product_facts_and_image(demo):
+    env = demo["env"]
+    wrong = json.loads(run_cli(env, "check", "这款蓝色T恤，全网第一舒适", "--product", "D0001", "--json").stdout)
+    assert any(f["category"] == "absolute_term" for f in wrong["findings"])  # 全网第一
+    assert any(f["span"] == "蓝色" for f in wrong["image_findings"])  # the photo is red
+    assert any(f["span"] == "蓝色" for f in wrong["fact_findings"])
+    right = json.loads(run_cli(env, "check", "这款红色T恤，穿着舒服", "--product", "D0001", "--json").stdout)
+    assert right["image_findings"] == [] and not [f for f in right["fact_findings"] if f["severity"] == "violation"]
