@@ -65,7 +65,16 @@ def test_overrides_and_bad_options():
 
 def test_default_copy_skips_empty_attributes():
     head, points = default_copy(Product(id="x", title="T", attributes={"a": "NA", "b": "cotton"}, description="Soft. Warm"))
-    assert head == "T" and points[0] == "b: cotton" and "Soft" in points
+    assert head == "T" and points == ["Soft", "Warm", "b: cotton"]
+
+
+def test_default_copy_keeps_the_headline_language_and_skips_identifiers():
+    p = Product(id="x", title="红色亚麻连衣裙", description="优雅连衣裙，亚麻面料。A red linen dress.",
+                attributes={"title_en": "Red linen dress", "material": "亚麻", "sku": "A1"})
+    head, points = default_copy(p)
+    assert points[0] == "优雅连衣裙，亚麻面料"  # the headline's language first
+    assert not any("Red linen dress" in x or "A1" in x for x in points)  # identifier columns are not features
+    assert not any(x.startswith("material") for x in points)  # already said by the headline
 
 
 def make_catalog(home, tmp_path):

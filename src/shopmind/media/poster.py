@@ -57,25 +57,38 @@ def price_label(price: float | None) -> str | None:
     return f"¥{price:.0f}" if float(price).is_integer() else f"¥{price:.2f}"
 
 
+_NOT_SELLING_POINTS = {"title", "title_en", "image", "image_url", "url", "sku", "id", "barcode", "ean"}
+
+
+def _same_script(text: str, chinese: bool) -> bool:
+    return bool(re.search(r"[\u4e00-\u9fff]", text)) == chinese
+
+
 def default_copy(product: Product, max_points: int = 3) -> tuple[str, list[str]]:
-    """Headline from the title, selling points from attributes (then description clauses)."""
+    """Headline from the title; selling points from description clauses, then attributes.
+
+    Points stay in the headline's script (a Chinese headline gets Chinese points when there are
+    any), and identifier-like columns (title_en, sku, image …) are never read out as features.
+    """
     headline = product.title.strip()
-    points: list[str] = []
+    chinese = bool(re.search(r"[\u4e00-\u9fff]", headline))
+    clauses = [c.strip() for c in re.split(r"[。！!；;\n.]", product.description or "")]
+    clauses = [c for c in clauses if 2 <= len(c) <= 30]
+    attrs = []
     for key, value in product.attributes.items():
         value = str(value).strip()
-        if not value or value.upper() in {"NA", "N/A", "NONE"}:
+        if (not value or value.upper() in {"NA", "N/A", "NONE"} or key.lower() in _NOT_SELLING_POINTS
+                or key.lower().endswith(("_en", "_id", "_url")) or len(value) > 40 or value in headline):
             continue
-        sep = ": " if key.isascii() else "："
-        points.append(f"{key}{sep}{value}")
+        attrs.append(f"{key}{': ' if key.isascii() else '：'}{value}")
+    ordered = [c for c in clauses if _same_script(c, chinese)] + [a for a in attrs if _same_script(a, chinese)]
+    ordered += [c for c in clauses + attrs if c not in ordered]
+    points: list[str] = []
+    for item in ordered:
+        if item not in points:
+            points.append(item)
         if len(points) >= max_points:
             break
-    if len(points) < max_points and product.description:
-        for clause in re.split(r"[。！!；;\n.]", product.description):
-            clause = clause.strip()
-            if 2 <= len(clause) <= 30 and clause not in points:
-                points.append(clause)
-            if len(points) >= max_points:
-                break
     return headline, points
 
 
