@@ -221,15 +221,22 @@ def ask_events(product_id: str, question: str, *, use_llm: bool | None = None, l
         except Exception as exc:  # backend failure → composed answer
             raw, error = "", f"{type(exc).__name__}: {exc}"
         llm_ms = (time.perf_counter() - t0) * 1000
-        if raw:
-            llm_text, llm_cited, rejected = _check_llm_text(raw, prep)
-            if not rejected:
-                text, cited, method = llm_text, llm_cited, "llm"
+        text, cited, method, rejected = _accept_llm(raw, prep, (text, cited, method))
     if method != "llm":
         yield {"event": "delta", "text": text}
     yield {"event": "answer", "answer": _finish(prep, text=text, cited=cited, method=method, llm_used=model is not None,
                                                 rejected=rejected, llm_error=error, started=started,
                                                 llm_ms=llm_ms).model_dump(mode="json")}
+
+
+def _accept_llm(raw: str, prep: Any, fallback: tuple[str, list, str]) -> tuple[str, list, str, list]:
+    """The LLM's answer if every fact it states is in the cited facts, else the composed fallback."""
+    if raw:
+        llm_text, llm_cited, rejected = _check_llm_text(raw, prep)
+        if not rejected:
+            return llm_text, llm_cited, "llm", rejected
+        return (*fallback, rejected)
+    return (*fallback, [])
 
 
 def ask(product_id: str, question: str, *, use_llm: bool | None = None, llm: Any | None = None,
@@ -251,9 +258,6 @@ def ask(product_id: str, question: str, *, use_llm: bool | None = None, llm: Any
         except Exception as exc:  # backend failure → composed answer
             raw, error = "", f"{type(exc).__name__}: {exc}"
         llm_ms = (time.perf_counter() - t0) * 1000
-        if raw:
-            llm_text, llm_cited, rejected = _check_llm_text(raw, prep)
-            if not rejected:
-                text, cited, method = llm_text, llm_cited, "llm"
+        text, cited, method, rejected = _accept_llm(raw, prep, (text, cited, method))
     return _finish(prep, text=text, cited=cited, method=method, llm_used=model is not None, rejected=rejected,
                    llm_error=error, started=started, llm_ms=llm_ms)
