@@ -6,7 +6,7 @@ import pytest
 from shopmind.domain import Product
 from shopmind.errors import BadInput
 from shopmind.eval.retrieval import ranking_metrics
-from shopmind.search.hybrid import _mmr, matches, parse_filter
+from shopmind.search.hybrid import _mmr, parse_filter
 from shopmind.search.lexical import LexicalIndex
 from shopmind.search.text import expand_query, tokenize
 
@@ -21,14 +21,19 @@ def test_bilingual_expansion():
     assert "黑色" in expand_query(tokenize("black shoes"))
 
 
-def test_parse_filter_and_match():
+def test_parse_filter_and_match(home):
+    from shopmind.catalog.store import open_store
+    from shopmind.config import get_settings
+
     f1, f2 = parse_filter("articleType=Dresses"), parse_filter("price<300")
     assert (f1.field, f1.op, f1.value) == ("articleType", "=", "Dresses")
     assert (f2.field, f2.op, f2.value) == ("price", "<", 300.0)
+    store = open_store(get_settings())
     p = Product(id="1", title="t", price=199, attributes={"articleType": "Dresses"})
-    assert matches(p, [f1, f2])
-    assert not matches(p, [parse_filter("price>=200")])
-    assert not matches(Product(id="2", title="t"), [f2])  # no price: excluded by a numeric filter
+    store.upsert_products([(p, "h1", "test"), (Product(id="2", title="t"), "h2", "test")])
+    assert "1" in store.filter_ids([f1, f2])
+    assert "1" not in store.filter_ids([parse_filter("price>=200")])
+    assert "2" not in store.filter_ids([f2])  # no price: excluded by a numeric filter
     with pytest.raises(BadInput):
         parse_filter("price<cheap")
     with pytest.raises(BadInput):

@@ -45,29 +45,6 @@ def parse_filter(expr: str) -> Filter:
     return Filter(field=field.strip(), op=op, value=value)
 
 
-def matches(product: Product, filters: list[Filter]) -> bool:
-    for f in filters:
-        actual = product.field(f.field)
-        if f.op in {"=", "!="}:
-            equal = actual is not None and str(actual).lower() == str(f.value).lower()
-            if isinstance(actual, float):
-                try:
-                    equal = actual == float(f.value)
-                except ValueError:
-                    equal = False
-            if equal != (f.op == "="):
-                return False
-            continue
-        try:
-            a = float(actual)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return False
-        v = float(f.value)
-        if not {"<": a < v, "<=": a <= v, ">": a > v, ">=": a >= v}[f.op]:
-            return False
-    return True
-
-
 class SearchEngine:
     """Serves queries over the indexes built by `search.indexer.build_indexes`."""
 
