@@ -74,6 +74,7 @@ class LanceIndex:
         uri = settings.vector_uri or str(settings.vectors_dir / "lancedb")
         self._db = lancedb.connect(uri)
         self._lock = threading.Lock()
+        self._ann: bool | None = None  # vector index present? (cached by _has_ann)
         self._table = self._open()
 
     def _open(self):
@@ -162,7 +163,8 @@ class LanceIndex:
 
     def search(self, vector: np.ndarray, k: int, filters: Sequence[Filter] | None = None,
                restrict_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        if self.count() == 0:
+        n = self.count()
+        if n == 0:
             return []
         filters = list(filters or [])
         clauses = []
@@ -177,7 +179,7 @@ class LanceIndex:
             clauses.append("id IN (" + ",".join(_sql_literal(i) for i in sorted(allowed)) + ")")
             allowed = None  # enforced by the scan
         q = _normalise(vector)[0]
-        limit = k if allowed is None else min(self.count(), max(k * 20, 1000))
+        limit = k if allowed is None else min(n, max(k * 20, 1000))
         query = self._table.search(q, vector_column_name="vector").metric("cosine").limit(limit).select(["id", "_distance"])
         if clauses:
             query = query.where(" AND ".join(f"({c})" for c in clauses), prefilter=True)
@@ -203,10 +205,13 @@ class LanceIndex:
         return out
 
     def _has_ann(self) -> bool:
-        try:
-            return any("vector" in (ix.columns or []) for ix in self._table.list_indices())
-        except Exception:  # noqa: BLE001 - older/newer lancedb APIs: treat as no index
-            return False
+        """Whether the table carries a vector index; looked up once per handle, not per query."""
+        if self._ann is None:
+            try:
+                self._ann = any("vector" in (ix.columns or []) for ix in self._table.list_indices())
+            except Exception:  # noqa: BLE001 - older/newer lancedb APIs: treat as no index
+                self._ann = False
+        return self._ann
 
     def build_ann(self, force: bool = False) -> bool:
         """IVF-PQ index once the collection is large enough for a scan to hurt; exact below."""
@@ -219,6 +224,7 @@ class LanceIndex:
 
         self._table.create_index("vector", replace=True,
                                  config=IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors))
+        self._ann = True
         return True
 
 
