@@ -9,12 +9,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from shopmind.catalog.images import open_image
 from shopmind.catalog.store import CatalogStore, ImageFeatures
 from shopmind.domain import ItemError
 from shopmind.errors import BadInput
 from shopmind.understand import encoders
 from shopmind.understand.colours import analyse_colours
+
+
+def encode_images(settings, image_enc, images: list, colours: list) -> tuple[np.ndarray, np.ndarray, list[list]]:
+    """Encoder features, their text-space (bridge) vectors and top ImageNet classes for a batch.
+
+    CLIP-family encoders (`shares_text_space`) already live in the text space, so their
+    embedding is the bridge vector and there are no classes; otherwise the ConSE bridge maps logits.
+    """
+    feats, logits = image_enc.features_and_logits(images)
+    if getattr(image_enc, "shares_text_space", False):
+        return feats, feats, [[] for _ in images]
+    bridge_vecs, tops = encoders.bridge(settings).embed(logits, colours)  # cached per process
+    return feats, bridge_vecs, tops
 
 
 def embed_products(
@@ -27,7 +42,6 @@ def embed_products(
     """Compute features for products that lack them. Returns (count done, per-item errors)."""
     settings = store.settings
     image_enc = encoders.image_encoder(settings)
-    bridge = None if getattr(image_enc, "shares_text_space", False) else encoders.bridge(settings)
     todo = store.ids_missing_features(image_enc.name)
     if ids is not None:
         wanted = set(ids)
@@ -54,12 +68,7 @@ def embed_products(
             good = [x for x in loaded if x[5] is None]
             errors.extend(ItemError(item=x[0], stage="embed", reason=x[5]) for x in loaded if x[5] is not None)
             if good:
-                feats, logits = image_enc.features_and_logits([x[2] for x in good])
-                if getattr(image_enc, "shares_text_space", False):
-                    # CLIP-family encoders already live in the text space: the "bridge" is the embedding itself.
-                    bridge_vecs, tops = feats, [[] for _ in good]
-                else:
-                    bridge_vecs, tops = bridge.embed(logits, [x[3] for x in good])
+                feats, bridge_vecs, tops = encode_images(settings, image_enc, [x[2] for x in good], [x[3] for x in good])
                 store.put_features(
                     [
                         ImageFeatures(x[0], x[1], image_enc.name, feats[i], x[4], bridge_vecs[i], tops[i])

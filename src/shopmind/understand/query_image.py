@@ -8,6 +8,7 @@ from PIL import Image
 from shopmind.catalog.store import CatalogStore
 from shopmind.understand import encoders
 from shopmind.understand.colours import analyse_colours
+from shopmind.understand.features import encode_images
 from shopmind.understand.fitting import image_inputs, load_fitted
 
 
@@ -16,11 +17,7 @@ def image_features(store: CatalogStore, image: Image.Image) -> dict[str, np.ndar
     settings = store.settings
     named, descriptor = analyse_colours(image)
     encoder = encoders.image_encoder(settings)
-    feats, logits = encoder.features_and_logits([image])
-    if getattr(encoder, "shares_text_space", False):
-        bridge_vecs = feats  # CLIP-family: already in the text space
-    else:
-        bridge_vecs, _ = encoders.bridge(settings).embed(logits, [named])
+    feats, bridge_vecs, _ = encode_images(settings, encoder, [image], [named])
     return {"feat": feats, "colour": descriptor[None, :], "bridge": bridge_vecs}
 
 
