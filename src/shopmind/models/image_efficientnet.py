@@ -7,8 +7,10 @@ Outputs per image: the 1280-d pooled feature and the 1000 ImageNet logits.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -47,7 +49,9 @@ def export_onnx(out_path: Path) -> Path:
             "exporting EfficientNet-Lite0 to ONNX needs torch once: pip install 'shopmind[torch]'"
         ) from exc
 
-    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(_weights_path()))
+    # The loader prints "Loaded pretrained weights…" on stdout; stdout belongs to the CLI's JSON.
+    with contextlib.redirect_stdout(sys.stderr):
+        net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(_weights_path()))
     net.eval()
 
     class FeaturesAndLogits(torch.nn.Module):
@@ -67,7 +71,7 @@ def export_onnx(out_path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=out_path.parent)
     os.close(fd)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):
             torch.onnx.export(
                 wrapper,
                 dummy,
@@ -78,6 +82,7 @@ def export_onnx(out_path: Path) -> Path:
                 opset_version=17,
                 dynamo=False,
             )
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the model cache is shared by the users of a host
         os.replace(tmp, out_path)
     finally:
         if os.path.exists(tmp):
