@@ -66,6 +66,7 @@ def test_tags_colours_and_ocr(demo):
 
 def test_fit_report_and_search(demo):
     assert demo["fit"]["n_products"] == 48
+    assert demo["fit"]["taggers"]["articleType"]["inputs"] == "image+title"
     env = demo["env"]
     hits = json.loads(run_cli(env, "search", "红色连衣裙", "--json", "--k", "5").stdout)["hits"]
     assert hits[0]["product"]["attributes"]["articleType"] == "Dresses"

@@ -288,6 +288,14 @@ class CatalogStore:
                 ],
             )
 
+    def update_bridges(self, rows: list[tuple[str, np.ndarray, list]]) -> None:
+        """Replace (product_id, bridge vector, top classes) in place, e.g. after the bridge changed."""
+        with self._write_lock, transaction(self.conn()) as c:
+            c.executemany(
+                "UPDATE image_features SET bridge=?, top_classes=? WHERE product_id=?",
+                [(_blob(vec), json.dumps(tops), pid) for pid, vec, tops in rows],
+            )
+
     def load_features(self, ids: list[str] | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
         """Stacked feature matrices (`feat`, `colour`, `bridge`) for `ids` (all when None), same order."""
         if ids is None:

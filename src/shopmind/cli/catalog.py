@@ -298,12 +298,14 @@ def eval_tagging(
     field: str = typer.Option(..., "--field", help="Labelled column to compare against, e.g. articleType."),
     source: str = typer.Option("auto", help="auto (fitted if trained for the field), fitted, zero-shot."),
     images: Optional[Path] = typer.Option(None, "--images"),
+    image_only: bool = typer.Option(False, "--image-only", help="Fitted taggers ignore the title (photo-only tagging)."),
     as_json: bool = typer.Option(True, "--json/--table"),
 ) -> None:
-    """Accuracy and macro-F1 of tags against a labelled column."""
+    """Accuracy and macro-F1 of tags against a labelled column (fitted: image+title, and image alone)."""
     from shopmind.eval.tagging import evaluate_tagging
 
-    print(json.dumps(evaluate_tagging(_store(), catalog, field, source=source, images=images), ensure_ascii=False))
+    result = evaluate_tagging(_store(), catalog, field, source=source, images=images, image_only=image_only)
+    print(json.dumps(result, ensure_ascii=False))
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:

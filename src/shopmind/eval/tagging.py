@@ -20,8 +20,17 @@ def _is_colour_field(name: str) -> bool:
     return "colour" in lowered or "color" in lowered or "颜色" in name
 
 
-def evaluate_tagging(store: CatalogStore, catalog: Path, field: str, *, source: str = "auto", images: Path | None = None) -> dict:
+def evaluate_tagging(
+    store: CatalogStore, catalog: Path, field: str, *, source: str = "auto", images: Path | None = None,
+    image_only: bool = False,
+) -> dict:
+    """Tag the catalog's products and score them against `field`; fitted taggers also read the title
+    unless `image_only`, and then the image-only score is reported beside the joint one."""
     from sklearn.metrics import accuracy_score, f1_score
+
+    def scores(pred: list[str]) -> dict:
+        return {"accuracy": round(float(accuracy_score(gold, pred)), 4),
+                "macro_f1": round(float(f1_score(gold, pred, average="macro", zero_division=0)), 4)}
 
     started = time.perf_counter()
     rows = [r for _, r in read_rows(catalog) if isinstance(r, dict) and r.get("id")]
@@ -39,7 +48,13 @@ def evaluate_tagging(store: CatalogStore, catalog: Path, field: str, *, source: 
     if use_fitted:
         if fitted is None or field not in fitted.taggers:
             raise BadInput(f"no fitted tagger for {field!r}: run `shopmind fit` on a catalog labelled with it")
-        pred = fitted.taggers[field].predict(image_inputs(feats))
+        tagger = fitted.taggers[field]
+        x = image_inputs(feats)
+        products = store.get_products(ids)
+        titles = None if image_only else [products[pid].title if pid in products else "" for pid in ids]
+        pred = tagger.predict(x, titles)
+        pred_image = tagger.predict(x) if titles is not None and tagger.title_model is not None else None
+        inputs = "image+title" if pred_image is not None else "image"
         method = "fitted"
     else:
         labels = tuple(sorted(set(truth.values())))
@@ -58,11 +73,12 @@ def evaluate_tagging(store: CatalogStore, catalog: Path, field: str, *, source: 
             mixes = np.vstack([zs.class_mix(store.top_classes(pid)) for pid in ids])
         probs = zs.score(mixes, labels)
         pred = [labels[i] for i in probs.argmax(axis=1)]
+        pred_image, inputs = None, "image"
         method = "zero-shot"
     gold = [truth[pid] for pid in ids]
-    return {
-        "dataset": str(catalog), "field": field, "method": method, "n": len(ids), "n_classes": len(set(gold)),
-        "accuracy": round(float(accuracy_score(gold, pred)), 4),
-        "macro_f1": round(float(f1_score(gold, pred, average="macro", zero_division=0)), 4),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    result = {"dataset": str(catalog), "field": field, "method": method, "inputs": inputs, "n": len(ids),
+              "n_classes": len(set(gold)), **scores(pred)}
+    if pred_image is not None:
+        result["image_only"] = scores(pred_image)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result

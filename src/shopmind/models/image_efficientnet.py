@@ -65,6 +65,7 @@ def export_onnx(out_path: Path) -> Path:
             return pooled, self.inner._fc(pooled)
 
     wrapper = FeaturesAndLogits(net).eval()
+    _save_classifier(classifier_path(out_path), net._fc.weight.detach().numpy(), net._fc.bias.detach().numpy())
     dummy = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename: a crash mid-export never leaves a broken model file.
@@ -88,6 +89,18 @@ def export_onnx(out_path: Path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out_path
+
+
+def classifier_path(onnx_path: Path) -> Path:
+    """Where the final linear layer (pooled feature -> ImageNet logits) is kept beside the graph."""
+    return onnx_path.with_name(onnx_path.stem + "-classifier.npz")
+
+
+def _save_classifier(path: Path, weight: np.ndarray, bias: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, weight=weight.astype(np.float32), bias=bias.astype(np.float32))
+    tmp.replace(path)
 
 
 def preprocess(images: Sequence[Image.Image], size: int = INPUT_SIZE) -> np.ndarray:
@@ -152,3 +165,16 @@ class EfficientNetLite0:
 
     def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.features_and_logits(images)[0]
+
+    def logits_from_features(self, feats: np.ndarray) -> np.ndarray:
+        """ImageNet logits from stored pooled features (the graph's last layer is linear), so the
+        zero-shot bridge can be rebuilt without decoding any image again."""
+        path = classifier_path(self.onnx_path)
+        if not path.exists():  # a model exported before the classifier was kept beside it
+            with self._lock:
+                if not path.exists():
+                    export_onnx(self.onnx_path)
+                    self._session = None
+        with np.load(path) as data:
+            weight, bias = data["weight"], data["bias"]
+        return np.asarray(feats, np.float32) @ weight.T + bias

@@ -144,7 +144,7 @@ class SearchEngine:
                     from shopmind.search.attributes import rerank
 
                     ranked, attr_matches = rerank(self.store, fitted, query, ranked)
-                    matched_attributes = [f"{m.field}={m.value}" for m in attr_matches]
+                    matched_attributes = [f"{m.field}={m.value} ({m.confidence:.2f})" for m in attr_matches]
                 rankings["text→image"] = ranked
         if image is not None:
             ivec = embed_query_image(self.store, image)

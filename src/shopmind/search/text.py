@@ -1,55 +1,18 @@
 """Tokenising and bilingual expansion for lexical search.
 
-Chinese is segmented with jieba (search mode, so 连衣裙 also yields 衣裙); English is lower-cased
-word tokens with a light plural fold. A small zh<->en glossary built from our colour palette and
-category vocabulary lets `红色连衣裙` match an English catalog ("red dress") and vice versa.
+Tokens come from `models.tokenizer` (jieba for Chinese, folded English words). A small zh<->en
+glossary built from our colour palette and category vocabulary lets `红色连衣裙` match an English catalog ("red dress") and vice versa.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import threading
 from functools import lru_cache
 
+from shopmind.models.tokenizer import WORD, fold, tokenize
 from shopmind.understand.colours import PALETTE
 from shopmind.understand.tagging import default_vocab
 
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_HAN = re.compile(r"[\u3400-\u9fff]+")
-_STOP = {"the", "a", "an", "and", "or", "of", "for", "with", "in", "on", "to", "by", "but", "same", "style", "的", "和", "与", "款"}
-_jieba_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    with _jieba_lock:
-        jieba.initialize()
-    return jieba
-
-
-def _fold(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lexical tokens of mixed Chinese/English text."""
-    if not text:
-        return []
-    lowered = text.lower()
-    tokens = [_fold(w) for w in _WORD.findall(lowered) if w not in _STOP]
-    for run in _HAN.findall(text):
-        tokens.extend(t for t in _jieba().lcut_for_search(run) if t.strip() and t not in _STOP)
-    return tokens
+__all__ = ["expand_query", "glossary", "tokenize"]
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +27,7 @@ def glossary() -> dict[str, list[str]]:
               ("棉", "cotton"), ("真丝", "silk"), ("牛仔", "denim"), ("皮革", "leather"), ("灰色", "gray")]
     table: dict[str, list[str]] = {}
     for zh, en in pairs:
-        en_tokens = [_fold(w) for w in _WORD.findall(en.lower())]
+        en_tokens = [fold(w) for w in WORD.findall(en.lower())]
         table.setdefault(zh, []).extend(en_tokens)
         for tok in en_tokens:
             table.setdefault(tok, []).append(zh)

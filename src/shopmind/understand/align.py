@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from shopmind.understand.schedule import one_cycle
+
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
@@ -86,7 +88,7 @@ class AlignmentHead:
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         n = len(xs)
         steps = cfg.epochs * max(1, n // cfg.batch_size)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
+        sched = one_cycle(opt, cfg.lr, steps)
         started = time.perf_counter()
         losses = []
         for epoch in range(cfg.epochs):

@@ -32,6 +32,34 @@ def encode_images(settings, image_enc, images: list, colours: list) -> tuple[np.
     return feats, bridge_vecs, tops
 
 
+def refresh_bridges(store: CatalogStore, image_enc, *, batch_size: int = 2000) -> int:
+    """Rebuild stored bridge vectors made by an older bridge version, from the stored features.
+
+    The pooled feature determines the ImageNet logits (the network's last layer is linear), so an
+    upgrade costs one matrix product per product instead of decoding 40k images again. The
+    version is recorded only after the last batch, so an interrupted refresh simply runs again.
+    """
+    from shopmind.understand.bridge import BRIDGE_VERSION
+    from shopmind.understand.tagging import colours_from_descriptor
+
+    if getattr(image_enc, "shares_text_space", False) or not hasattr(image_enc, "logits_from_features"):
+        return 0
+    if store.get_meta("bridge_version") == BRIDGE_VERSION:
+        return 0
+    settings = store.settings
+    ids = [r[0] for r in store.conn().execute(
+        "SELECT product_id FROM image_features WHERE encoder=? ORDER BY product_id", (image_enc.name,))]
+    for start in range(0, len(ids), batch_size):
+        got, feats = store.load_features(ids[start : start + batch_size])
+        logits = image_enc.logits_from_features(feats["feat"])
+        colours = [colours_from_descriptor(row) for row in feats["colour"]]
+        vecs, tops = encoders.bridge(settings).embed(logits, colours)
+        store.update_bridges(list(zip(got, vecs, tops)))
+    store.set_meta("bridge_version", BRIDGE_VERSION)
+    store.set_meta("bridge_centre_count", "0")  # the zero-shot centring must be re-estimated
+    return len(ids)
+
+
 def embed_products(
     store: CatalogStore,
     *,
@@ -42,6 +70,7 @@ def embed_products(
     """Compute features for products that lack them. Returns (count done, per-item errors)."""
     settings = store.settings
     image_enc = encoders.image_encoder(settings)
+    refresh_bridges(store, image_enc)
     todo = store.ids_missing_features(image_enc.name)
     if ids is not None:
         wanted = set(ids)

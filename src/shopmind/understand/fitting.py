@@ -20,6 +20,7 @@ from shopmind.config import Settings
 from shopmind.errors import NotReady
 from shopmind.understand import encoders
 from shopmind.understand.align import AlignConfig, AlignmentHead
+from shopmind.understand.attribute_beliefs import agreement, choose_weight, query_beliefs
 from shopmind.understand.taggers import AttributeTagger
 
 NON_LABEL_FIELDS = {"id", "title", "description", "price", "image", "title_en", "year", "colour_zh"}
@@ -146,22 +147,37 @@ def fit_catalog(
     for old in tag_dir.glob("*.npz") if tag_dir.exists() else []:
         old.unlink()
     index = {pid: i for i, pid in enumerate(ids)}
+    taggers: dict[str, AttributeTagger] = {}
     for name, col in sorted(columns.items()):
         labelled = [index[p] for p in col]
         labelled_set = set(labelled)
         tr = [i for i in train if i in labelled_set]
         va = [i for i in val if i in labelled_set]
         tagger = AttributeTagger(field_name=name, seed=seed, epochs=tagger_epochs).fit(
-            x[tr], [col[ids[i]] for i in tr], x_val=x[va] if va else None, y_val=[col[ids[i]] for i in va] if va else None
+            x[tr], [col[ids[i]] for i in tr], x_val=x[va] if va else None, y_val=[col[ids[i]] for i in va] if va else None,
+            titles=[titles[i] for i in tr], titles_val=[titles[i] for i in va] if va else None,
         )
         tagger.save(tag_dir / f"{_safe(name)}.npz")
         report["taggers"][name] = tagger.metrics
+        taggers[name] = tagger
+    if taggers and n_val >= 20:
+        report["attribute_rerank"] = _choose_rerank_weight(head, taggers, x[val], t[val], [titles[i] for i in val])
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["version"] = hashlib.sha256(json.dumps(report, sort_keys=True).encode()).hexdigest()[:12]
     tmp = out_dir / "fit.json.tmp"
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
     tmp.replace(out_dir / "fit.json")
     return report
+
+
+def _choose_rerank_weight(head: AlignmentHead, taggers: dict[str, AttributeTagger], x_val: np.ndarray,
+                          t_val: np.ndarray, titles_val: list[str]) -> dict:
+    """Title→image search on the validation split: which attribute re-rank weight gives the best MRR."""
+    similarity = head.transform_texts(t_val) @ head.transform_images(x_val).T
+    image_probs = {name: tagger.predict_proba(x_val) for name, tagger in taggers.items()}
+    bonus = agreement(image_probs, query_beliefs(titles_val, taggers))
+    weight, mrr = choose_weight(similarity, bonus)
+    return {"weight": weight, "validation_mrr_by_weight": mrr, "n": len(titles_val)}
 
 
 def _safe(name: str) -> str:

@@ -127,8 +127,10 @@ def tag_products(
             labels[name] = [_top(p, names, zh) for p in probs]
         if fitted and fitted.taggers:
             x = image_inputs(feats)
+            products = store.get_products(got)
+            titles = [products[pid].title if pid in products else "" for pid in got]
             for name, tagger in fitted.taggers.items():
-                probs = tagger.predict_proba(x)
+                probs = tagger.predict_proba(x, titles)
                 labels[name] = [_top(p, tagger.classes, [None] * len(tagger.classes)) for p in probs]
         out = []
         for i, pid in enumerate(got):
