@@ -62,3 +62,17 @@ def test_a_spelled_out_value_overrides_the_title_model():
     taggers = {"articleType": _tagger(True)}
     rows = query_beliefs(["Brand1 Women Running Shoes watches"], taggers)["articleType"]
     assert rows[0].tolist() == [0.0, 0.0, 1.0]  # "watches" names the class; certain, whatever the model says
+
+
+def test_a_query_made_only_of_values_gets_no_guessed_fields():
+    """'red dresses' names its type; the title model must not add guesses for fields it never mentions."""
+    from shopmind.understand.taggers import AttributeTagger as Tagger
+
+    tagger = _tagger(True)
+    colours = Tagger(field_name="baseColour", classes=["Red", "Blue"], params=tagger.params)
+    colours.title_model = None
+    beliefs = query_beliefs(["dresses", "Brand3 Women Dress"], {"articleType": tagger})["articleType"]
+    assert beliefs[0].tolist() == [1.0, 0.0, 0.0]  # spelled out
+    assert beliefs[1].argmax() == 0 and 0.5 <= beliefs[1].max() < 1.0  # read by the title model
+    only_values = query_beliefs(["red"], {"articleType": tagger, "baseColour": colours})
+    assert not only_values["articleType"].any() and only_values["baseColour"][0].tolist() == [1.0, 0.0]

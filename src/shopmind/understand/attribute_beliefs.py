@@ -19,11 +19,11 @@ import numpy as np
 
 from shopmind.understand.taggers import AttributeTagger
 
-# A field joins the re-rank when the query spells one of its values, or when the title model's belief in
-# one value is this strong: looser beliefs about fields a short query never mentions (season, usage)
-# cost attribute queries more than they give titles (fashion dev: 0.5 -> 0.8 trades title→image MRR
-# 0.632 -> 0.617 for attribute-query nDCG@10 0.722 -> 0.771 on the image channel).
-MIN_CONFIDENCE = 0.8
+# The title model's belief about a field counts when one value reaches this probability, and only
+# if the query has words left over once spelled-out values are taken: a query made only of values
+# ("unisex green tshirts") says nothing about season or usage, and guessing them from correlations
+# cost attribute queries nDCG@10 0.785 -> 0.722 on the fashion image channel.
+MIN_CONFIDENCE = 0.5
 FLOOR = 1e-3
 DEFAULT_WEIGHT = 0.08  # used when the fitted state did not choose one on its validation split
 WEIGHT_GRID = (0.0, 0.04, 0.08, 0.15, 0.25)
@@ -45,8 +45,9 @@ def _norm_words(text: str) -> list[str]:
     return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
 
 
-def named_values(query: str, taggers: Mapping[str, AttributeTagger]) -> dict[str, str]:
-    """Class names spelled out in the query (longest phrase wins; one value per field)."""
+def _spot(query: str, taggers: Mapping[str, AttributeTagger]) -> tuple[dict[str, str], bool]:
+    """Class names spelled out in the query (longest phrase wins; one value per field), and whether
+    any query word is left unexplained by them."""
     index: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for name, tagger in taggers.items():
         for cls in tagger.classes:
@@ -64,20 +65,26 @@ def named_values(query: str, taggers: Mapping[str, AttributeTagger]) -> dict[str
                 if field_name not in found:
                     found[field_name] = cls
                     used[i : i + n] = [True] * n
-    return found
+    return found, not all(used)
+
+
+def named_values(query: str, taggers: Mapping[str, AttributeTagger]) -> dict[str, str]:
+    """Class names spelled out in the query, by field."""
+    return _spot(query, taggers)[0]
 
 
 def query_beliefs(queries: list[str], taggers: Mapping[str, AttributeTagger]) -> dict[str, np.ndarray]:
     """field -> (n_queries × n_classes) beliefs; a row is all zero where the query is not confident."""
-    named = [named_values(query, taggers) for query in queries]
+    spotted = [_spot(query, taggers) for query in queries]
+    has_more_words = np.array([more for _, more in spotted], dtype=bool)
     out: dict[str, np.ndarray] = {}
     for name, tagger in taggers.items():
         q = np.zeros((len(queries), len(tagger.classes)), np.float32)
         if tagger.title_model is not None:
             probs = np.exp(tagger.title_model.log_proba(queries))
-            confident = probs.max(axis=1) >= MIN_CONFIDENCE
+            confident = (probs.max(axis=1) >= MIN_CONFIDENCE) & has_more_words
             q[confident] = probs[confident]
-        for i, values in enumerate(named):
+        for i, (values, _) in enumerate(spotted):
             if name in values:
                 q[i] = 0.0
                 q[i, tagger.classes.index(values[name])] = 1.0
