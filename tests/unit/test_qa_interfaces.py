@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from shopmind.cli.output import TypedErrors
+
 from tests.unit.test_qa_core import ROWS, write_catalog
 
 
@@ -26,7 +28,7 @@ def catalog(home):
 def _apps(with_service_first: bool = True):
     from shopmind.cli import qa
 
-    app, eval_app = typer.Typer(), typer.Typer()
+    app, eval_app = typer.Typer(cls=TypedErrors), typer.Typer()
     app.add_typer(eval_app, name="eval")
     if with_service_first:
         from shopmind.cli import service

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from shopmind.api.errors import install_error_handlers
 from shopmind.api.service import router
+from shopmind.cli.output import TypedErrors
 from shopmind.cli.service import register
 from shopmind.service.sentiment import BUNDLED_MODEL
 
@@ -20,7 +21,7 @@ LABELLED = Path(__file__).resolve().parents[1] / "data" / "triage_labelled.jsonl
 
 
 def _cli():
-    app, eval_app = typer.Typer(), typer.Typer()
+    app, eval_app = typer.Typer(cls=TypedErrors), typer.Typer()
     app.add_typer(eval_app, name="eval")
     register(app, eval_app)
     return app

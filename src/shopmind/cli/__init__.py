@@ -5,13 +5,12 @@ Each `shopmind.cli.<area>` module exposes `register(app, eval_app)` so areas sta
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
-from shopmind.errors import ShopmindError
+from shopmind.cli.output import TypedErrors
 
 app = typer.Typer(
+    cls=TypedErrors,
     name="shopmind",
     help="shopmind — understand, search, write and guard an e-commerce catalog, offline by default.",
     no_args_is_help=True,
@@ -37,9 +36,5 @@ _register_areas()
 
 
 def main() -> None:
-    """Entry point: typed errors become a one-line message and exit code 2, never a traceback."""
-    try:
-        app()
-    except ShopmindError as exc:
-        typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
-        sys.exit(2)
+    """Entry point; typed errors become a one-line message and exit code 2 (see TypedErrors)."""
+    app()

@@ -7,6 +7,8 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from shopmind.errors import ShopmindError
 
@@ -20,5 +22,19 @@ def emit_json(obj: Any) -> None:
 
 def fail(exc: ShopmindError) -> NoReturn:
     """A typed error as one line on stderr and exit code 2 — never a traceback."""
-    err.print(f"[red]error [{exc.code}][/red]: {exc.message}")
+    err.print(f"[red]error {escape(f'[{exc.code}]')}[/red]: {escape(exc.message)}")  # codes/messages are not markup
     raise typer.Exit(2)
+
+
+class TypedErrors(TyperGroup):
+    """Root command group: any ShopmindError raised by a command becomes `fail(exc)`.
+
+    Handling it here, not in `main()`, gives the same one-line message and exit code 2 whether the
+    CLI runs as the console script, `python -m shopmind`, or under click's CliRunner in tests.
+    """
+
+    def invoke(self, ctx):  # noqa: D102 - click's hook
+        try:
+            return super().invoke(ctx)
+        except ShopmindError as exc:
+            fail(exc)

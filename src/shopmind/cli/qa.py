@@ -8,9 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from shopmind.errors import ShopmindError
 from shopmind.cli.output import emit_json as _emit
-from shopmind.cli.output import fail as _fail
 
 err = Console(stderr=True)
 
@@ -38,11 +36,7 @@ def ask(
     """Answer a question about one product from its catalog facts only, citing them (or say it does not know)."""
     from shopmind.service.qa import ask as ask_question
 
-    try:
-        result = ask_question(product_id, question, use_llm=llm)
-    except ShopmindError as exc:
-        _fail(exc)
-        return
+    result = ask_question(product_id, question, use_llm=llm)
     if as_json:
         _emit(result.model_dump(mode="json"))
         return
@@ -65,12 +59,8 @@ def eval_qa(
     """Exact-fact accuracy, refusal accuracy and hallucination rate of grounded product Q&A."""
     from shopmind.eval.qa import evaluate_qa
 
-    try:
-        report = evaluate_qa(data, questions_file=questions, per_product=per_product, limit=limit, seed=seed,
-                             use_llm=llm, progress=lambda m: err.print(m))
-    except ShopmindError as exc:
-        _fail(exc)
-        return
+    report = evaluate_qa(data, questions_file=questions, per_product=per_product, limit=limit, seed=seed,
+                         use_llm=llm, progress=lambda m: err.print(m))
     if as_json:
         _emit(report)
     else:

@@ -9,9 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from shopmind.errors import BadInput, ShopmindError
+from shopmind.errors import BadInput
 from shopmind.cli.output import emit_json as _emit
-from shopmind.cli.output import fail as _fail
 
 err = Console(stderr=True)
 
@@ -37,18 +36,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Classify a complaint (issue type, sentiment, urgency, entities, evidence) and open a ticket."""
         from shopmind.service.intake import triage_and_store
 
-        try:
-            image_bytes = None
-            if image is not None:
-                if not image.is_file():
-                    raise BadInput(f"image not found: {image}")
-                image_bytes = image.read_bytes()
-            result, ticket = triage_and_store(
-                message, image_bytes=image_bytes, order=order, product=product, run_ocr=not no_ocr, store_ticket=not no_ticket
-            )
-        except ShopmindError as exc:
-            _fail(exc)
-            return
+        image_bytes = None
+        if image is not None:
+            if not image.is_file():
+                raise BadInput(f"image not found: {image}")
+            image_bytes = image.read_bytes()
+        result, ticket = triage_and_store(
+            message, image_bytes=image_bytes, order=order, product=product, run_ocr=not no_ocr, store_ticket=not no_ticket
+        )
         obj = ticket.model_dump(mode="json") if ticket else {"ticket": None, "triage": result.model_dump(mode="json")}
         if as_json:
             _emit(obj)
@@ -75,11 +70,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Change a ticket's status (audited)."""
         from shopmind.service.tickets import TicketStore
 
-        try:
-            ticket = TicketStore().set_status(ticket_id, status, actor=actor, note=note)
-        except ShopmindError as exc:
-            _fail(exc)
-            return
+        ticket = TicketStore().set_status(ticket_id, status, actor=actor, note=note)
         _emit(ticket.model_dump(mode="json"))
 
     @service.command("show")
@@ -87,10 +78,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Print a ticket with its audit trail as JSON."""
         from shopmind.service.tickets import TicketStore
 
-        try:
-            _emit(TicketStore().get(ticket_id).model_dump(mode="json"))
-        except ShopmindError as exc:
-            _fail(exc)
+        _emit(TicketStore().get(ticket_id).model_dump(mode="json"))
 
     @service.command("fit-triage")
     def fit_triage_cmd(
@@ -101,10 +89,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from shopmind.config import get_settings
         from shopmind.eval.triage import train_head
 
-        try:
-            _emit(train_head(data, out or get_settings().models_dir / "triage_head.npz"))
-        except ShopmindError as exc:
-            _fail(exc)
+        _emit(train_head(data, out or get_settings().models_dir / "triage_head.npz"))
 
     @eval_app.command("sentiment")
     def eval_sentiment_cmd(
@@ -119,12 +104,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Sentiment accuracy / macro-F1 (+ per category) beside a TF-IDF char n-gram baseline."""
         from shopmind.eval.sentiment import evaluate_sentiment
 
-        try:
-            report = evaluate_sentiment(data, sample=sample, protocol=protocol, folds=folds, seed=seed, model_path=model,
-                                        progress=lambda m: err.print(m))
-        except ShopmindError as exc:
-            _fail(exc)
-            return
+        report = evaluate_sentiment(data, sample=sample, protocol=protocol, folds=folds, seed=seed, model_path=model,
+                                    progress=lambda m: err.print(m))
         if as_json:
             _emit(report)
         else:
@@ -141,11 +122,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Per-class precision/recall and macro-F1 of issue-type triage (classifier and lexicon)."""
         from shopmind.eval.triage import evaluate_triage
 
-        try:
-            report = evaluate_triage(data, protocol=protocol, folds=folds, seed=seed, progress=lambda m: err.print(m))
-        except ShopmindError as exc:
-            _fail(exc)
-            return
+        report = evaluate_triage(data, protocol=protocol, folds=folds, seed=seed, progress=lambda m: err.print(m))
         if as_json:
             _emit(report)
         else:
