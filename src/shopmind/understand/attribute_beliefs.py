@@ -45,15 +45,23 @@ def _norm_words(text: str) -> list[str]:
     return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
 
 
-def _spot(query: str, taggers: Mapping[str, AttributeTagger]) -> tuple[dict[str, str], bool]:
-    """Class names spelled out in the query (longest phrase wins; one value per field), and whether
-    any query word is left unexplained by them."""
-    index: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+_Index = dict[tuple[str, ...], list[tuple[str, str]]]
+
+
+def _class_index(taggers: Mapping[str, AttributeTagger]) -> _Index:
+    """Normalised class-name phrases -> (field, class) for spotting values in query text."""
+    index: _Index = {}
     for name, tagger in taggers.items():
         for cls in tagger.classes:
             key = tuple(_norm_words(cls))
             if key and len(key) <= 4:
                 index.setdefault(key, []).append((name, cls))
+    return index
+
+
+def _spot(query: str, index: _Index) -> tuple[dict[str, str], bool]:
+    """Class names spelled out in the query (longest phrase wins; one value per field), and whether
+    any query word is left unexplained by them."""
     words = _norm_words(query)
     found: dict[str, str] = {}
     used = [False] * len(words)
@@ -70,12 +78,13 @@ def _spot(query: str, taggers: Mapping[str, AttributeTagger]) -> tuple[dict[str,
 
 def named_values(query: str, taggers: Mapping[str, AttributeTagger]) -> dict[str, str]:
     """Class names spelled out in the query, by field."""
-    return _spot(query, taggers)[0]
+    return _spot(query, _class_index(taggers))[0]
 
 
 def query_beliefs(queries: list[str], taggers: Mapping[str, AttributeTagger]) -> dict[str, np.ndarray]:
     """field -> (n_queries × n_classes) beliefs; a row is all zero where the query is not confident."""
-    spotted = [_spot(query, taggers) for query in queries]
+    index = _class_index(taggers)
+    spotted = [_spot(query, index) for query in queries]
     has_more_words = np.array([more for _, more in spotted], dtype=bool)
     out: dict[str, np.ndarray] = {}
     for name, tagger in taggers.items():
