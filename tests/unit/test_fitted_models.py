@@ -106,3 +106,12 @@ def test_very_short_runs_train_without_a_schedule_crash():
     labels = ["a" if v > 0 else "b" for v in x[:, 0]]
     tagger = AttributeTagger(field_name="f", hidden=8, epochs=1).fit(x, labels)
     assert set(tagger.predict(x)) <= {"a", "b"}
+
+
+def test_titles_with_no_shared_words_leave_an_image_only_tagger():
+    x, _ = _pairs(n=60)
+    labels = ["a" if v > 0 else "b" for v in x[:, 0]]
+    titles = [f"sku{i:04d}" for i in range(60)]  # every word unique: TF-IDF has no vocabulary (min_df=2)
+    tagger = AttributeTagger(field_name="f", hidden=8, epochs=3).fit(x, labels, titles=titles)
+    assert tagger.title_model is None and tagger.metrics["inputs"] == "image"
+    assert len(tagger.predict(x[:5], titles[:5])) == 5

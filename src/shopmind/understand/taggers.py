@@ -147,9 +147,12 @@ class AttributeTagger:
         self.params = {"mu": mu.astype(np.float32), "sigma": sigma.astype(np.float32),
                        "w1": sd["1.weight"], "b1": sd["1.bias"], "w2": sd["4.weight"], "b2": sd["4.bias"]}
         self.title_model, self.title_weight = None, 0.0
-        if titles is not None and sum(1 for t in titles if t and t.strip()) >= 20:
-            self.title_model = TitleModel.fit(titles, labels, self.classes, seed=self.seed)
-            self.title_weight = 2.0
+        if titles is not None and sum(1 for t in titles if t and t.strip()) >= 20 and len(self.classes) >= 2:
+            try:
+                self.title_model = TitleModel.fit(titles, labels, self.classes, seed=self.seed)
+                self.title_weight = 2.0
+            except ValueError:  # no title word occurs twice: nothing to learn, the image view stands alone
+                self.title_model = None
         self.metrics = {"train_n": len(labels), "classes": len(self.classes), "train_seconds": round(time.perf_counter() - started, 1)}
         if x_val is not None and y_val is not None and len(y_val):
             gold = np.array(list(y_val))
