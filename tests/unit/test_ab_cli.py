@@ -13,15 +13,12 @@ from shopmind.cli.ab import register
 from shopmind.errors import BadInput, NotFound
 from shopmind.experiments import open_experiments
 from shopmind.experiments.simulate import synthetic_events
+from tests.unit.cli_app import area_app
 
 
 @pytest.fixture
 def app() -> typer.Typer:
-    app = typer.Typer()
-    eval_app = typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
-    return app
+    return area_app(register)
 
 
 def _last_json(output: str) -> dict:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -15,6 +14,7 @@ from shopmind.api.compliance import router
 from shopmind.api.errors import install_error_handlers
 from shopmind.cli.compliance import register
 from shopmind.eval.compliance import evaluate
+from tests.unit.cli_app import area_app
 
 HARD = Path(__file__).resolve().parents[1] / "data" / "compliance_hard_cases.jsonl"
 ADLAW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "adlaw"
@@ -29,10 +29,7 @@ def client(home):
 
 
 def _cli():
-    app, eval_app = typer.Typer(), typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
-    return app
+    return area_app(register)
 
 
 def test_api_check_and_rewrite(client):

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -18,6 +17,7 @@ from shopmind.api.feedback import router
 from shopmind.cli.feedback import register
 from shopmind.errors import BadInput
 from shopmind.feedback import EditIn, RatingIn, build_rows, export_dataset, open_feedback, write_jsonl_atomic
+from tests.unit.cli_app import area_app
 
 INSTR = "为这件商品写一个电商标题"
 
@@ -105,9 +105,7 @@ def test_api(home: Path) -> None:
 
 
 def test_cli(home: Path, tmp_path: Path) -> None:
-    app, eval_app = typer.Typer(), typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
+    app = area_app(register)
     runner = CliRunner()
     after = tmp_path / "after.txt"
     after.write_text("夏季新款 碎花雪纺连衣裙", encoding="utf-8")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from test_generate_llm_openai import FakeOpenAI
 from typer.testing import CliRunner
 
 from shopmind.eval.copy import score_pair
+from tests.unit.cli_app import area_app
 
 DENIM = "类型#上衣*材质#牛仔布*颜色#白色*风格#简约*图案#刺绣*衣样式#外套"
 GOOD = '{"description": "简约的白色牛仔外套，后背刺绣精致，日常通勤很百搭。"}'
@@ -85,11 +85,7 @@ def test_api_unknown_type_is_rejected(client):
 def _cli():
     from shopmind.cli.generate import register
 
-    app = typer.Typer()
-    eval_app = typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
-    return app
+    return area_app(register)
 
 
 def test_cli_write_json(fake):

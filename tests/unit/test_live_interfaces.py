@@ -6,7 +6,6 @@ import json
 import sys
 
 import pytest
-import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -15,6 +14,7 @@ from shopmind.api.errors import install_error_handlers
 from shopmind.api.live import router
 from shopmind.cli.live import register
 from shopmind.domain import Product
+from tests.unit.cli_app import area_app
 
 PROMOS_YAML = """
 rules: {max_store_coupons: 1}
@@ -36,11 +36,7 @@ def no_compliance(monkeypatch):
 
 @pytest.fixture
 def cli():
-    app = typer.Typer()
-    eval_app = typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
-    return app
+    return area_app(register)
 
 
 def test_cli_script_from_file_writes_json_and_markdown(cli, tmp_path, home):

@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-import typer
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
@@ -14,6 +13,7 @@ from shopmind.errors import BadInput
 from shopmind.media.layout import RATIOS, foreground_mask, mask_box, wrap_text
 from shopmind.media.fonts import font
 from shopmind.media.poster import default_copy, render_poster
+from tests.unit.cli_app import area_app
 
 
 def product_photo(w=600, h=800, bg=(245, 245, 245)):
@@ -97,11 +97,7 @@ def make_catalog(home, tmp_path):
 def _cli():
     from shopmind.cli.media import register
 
-    app = typer.Typer()
-    eval_app = typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
-    return app
+    return area_app(register)
 
 
 def test_cli_poster(home, tmp_path):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 from shopmind.errors import BadInput
 from shopmind.media.redact import blur_regions, find_redactions, redact_file
 from shopmind.media.synthlabel import coverage, render_label
+from tests.unit.cli_app import area_app
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -39,11 +39,7 @@ class NoFaces:
 def _cli():
     from shopmind.cli.media import register
 
-    app = typer.Typer()
-    eval_app = typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
-    return app
+    return area_app(register)
 
 
 def test_blur_makes_text_unreadable_and_keeps_rest():

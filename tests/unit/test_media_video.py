@@ -14,6 +14,7 @@ from shopmind.media.tts import synthesize_script
 from shopmind.media.video import narration_script, render_video
 
 from test_media_poster import PRODUCT, make_catalog, product_photo
+from tests.unit.cli_app import area_app
 
 # espeak-ng is a system package (`make install` installs it with apt when it can).
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None and shutil.which("espeak") is None,
@@ -56,10 +57,7 @@ def test_cli_video_and_tts(home, tmp_path):
     from shopmind.cli.media import register, tts_command
 
     make_catalog(home, tmp_path)
-    app = typer.Typer()
-    eval_app = typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
+    app = area_app(register)
     live = typer.Typer()
     live.command("tts")(tts_command)
     app.add_typer(live, name="live")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from shopmind.cli.output import TypedErrors
-
+from tests.unit.cli_app import area_app
 from tests.unit.test_qa_core import ROWS, write_catalog
 
 
@@ -26,16 +24,10 @@ def catalog(home):
 
 
 def _apps(with_service_first: bool = True):
-    from shopmind.cli import qa
+    from shopmind.cli import qa, service
 
-    app, eval_app = typer.Typer(cls=TypedErrors), typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    if with_service_first:
-        from shopmind.cli import service
-
-        service.register(app, eval_app)
-    qa.register(app, eval_app)
-    return app
+    registers = (service.register, qa.register) if with_service_first else (qa.register,)
+    return area_app(*registers, typed_errors=True)
 
 
 def test_cli_ask_json_joins_the_existing_service_group(catalog):

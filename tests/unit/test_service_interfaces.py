@@ -5,7 +5,6 @@ import io
 import json
 from pathlib import Path
 
-import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -13,18 +12,15 @@ from typer.testing import CliRunner
 
 from shopmind.api.errors import install_error_handlers
 from shopmind.api.service import router
-from shopmind.cli.output import TypedErrors
 from shopmind.cli.service import register
 from shopmind.service.sentiment import BUNDLED_MODEL
+from tests.unit.cli_app import area_app
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "triage_labelled.jsonl"
 
 
 def _cli():
-    app, eval_app = typer.Typer(cls=TypedErrors), typer.Typer()
-    app.add_typer(eval_app, name="eval")
-    register(app, eval_app)
-    return app
+    return area_app(register, typed_errors=True)
 
 
 def _api():
