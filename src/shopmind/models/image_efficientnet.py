@@ -133,6 +133,7 @@ class EfficientNetLite0:
         self.threads = threads
         self.input_size = int(input_size)
         self._session = None
+        self._classifier: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -169,12 +170,13 @@ class EfficientNetLite0:
     def logits_from_features(self, feats: np.ndarray) -> np.ndarray:
         """ImageNet logits from stored pooled features (the graph's last layer is linear), so the
         zero-shot bridge can be rebuilt without decoding any image again."""
-        path = classifier_path(self.onnx_path)
-        if not path.exists():  # a model exported before the classifier was kept beside it
+        if self._classifier is None:
+            path = classifier_path(self.onnx_path)
             with self._lock:
-                if not path.exists():
+                if not path.exists():  # a model exported before the classifier was kept beside it
                     export_onnx(self.onnx_path)
                     self._session = None
-        with np.load(path) as data:
-            weight, bias = data["weight"], data["bias"]
+                with np.load(path) as data:
+                    self._classifier = (data["weight"], data["bias"])
+        weight, bias = self._classifier
         return np.asarray(feats, np.float32) @ weight.T + bias
