@@ -67,9 +67,26 @@ def bert_vocab() -> dict[str, int]:
     return {tok: i for i, tok in enumerate(tokens)}
 
 
+def _tower(**extra) -> dict:
+    """The layer sizes both towers of both tiny models share."""
+    return dict(hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=2, num_attention_heads=2, **extra)
+
+
+def _save_random(out_dir: Path, seed: int, model_cls, config, tokenizer, processor_cls) -> Path:
+    """Initialise `model_cls(config)` from `seed` and save it with its tokenizer and image processor."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = model_cls(config).eval()
+    processor = processor_cls(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir
+
+
 def make_tiny_clip(out_dir: Path, seed: int = 0) -> Path:
     """Save a random `CLIPModel` + `CLIPTokenizer` + `CLIPImageProcessor` to `out_dir`."""
-    import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
     out_dir = Path(out_dir)
@@ -79,75 +96,31 @@ def make_tiny_clip(out_dir: Path, seed: int = 0) -> Path:
         merges = [tuple(line.split()) for line in merges_path.read_text(encoding="utf-8").splitlines()[1:] if line]
     tokenizer = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=MAX_TOKENS)
     config = CLIPConfig(
-        text_config=dict(
+        text_config=_tower(
             vocab_size=len(vocab),
-            hidden_size=HIDDEN,
-            intermediate_size=2 * HIDDEN,
-            num_hidden_layers=2,
-            num_attention_heads=2,
             max_position_embeddings=MAX_TOKENS,
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
         ),
-        vision_config=dict(
-            hidden_size=HIDDEN,
-            intermediate_size=2 * HIDDEN,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=IMAGE_SIZE,
-            patch_size=PATCH,
-        ),
+        vision_config=_tower(image_size=IMAGE_SIZE, patch_size=PATCH),
         projection_dim=PROJECTION,
     )
-    torch.manual_seed(seed)
-    model = CLIPModel(config).eval()
-    processor = CLIPImageProcessor(
-        size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
-    )
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    processor.save_pretrained(out_dir)
-    return out_dir
+    return _save_random(out_dir, seed, CLIPModel, config, tokenizer, CLIPImageProcessor)
 
 
 def make_tiny_chinese_clip(out_dir: Path, seed: int = 0) -> Path:
     """Save a random `ChineseCLIPModel` + `BertTokenizer` + `ChineseCLIPImageProcessor` to `out_dir`."""
-    import torch
     from transformers import BertTokenizer, ChineseCLIPConfig, ChineseCLIPImageProcessor, ChineseCLIPModel
 
     out_dir = Path(out_dir)
     tokenizer = BertTokenizer(vocab=bert_vocab(), model_max_length=MAX_TOKENS, tokenize_chinese_chars=True)
     config = ChineseCLIPConfig(
-        text_config=dict(
-            vocab_size=len(tokenizer),
-            hidden_size=HIDDEN,
-            intermediate_size=2 * HIDDEN,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=MAX_TOKENS,
-            pad_token_id=tokenizer.pad_token_id,
-        ),
-        vision_config=dict(
-            hidden_size=HIDDEN,
-            intermediate_size=2 * HIDDEN,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=IMAGE_SIZE,
-            patch_size=PATCH,
-            projection_dim=PROJECTION,
-        ),
+        text_config=_tower(vocab_size=len(tokenizer), max_position_embeddings=MAX_TOKENS, pad_token_id=tokenizer.pad_token_id),
+        vision_config=_tower(image_size=IMAGE_SIZE, patch_size=PATCH, projection_dim=PROJECTION),
         projection_dim=PROJECTION,
     )
-    torch.manual_seed(seed)
-    model = ChineseCLIPModel(config).eval()
-    processor = ChineseCLIPImageProcessor(
-        size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
-    )
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    processor.save_pretrained(out_dir)
-    return out_dir
+    return _save_random(out_dir, seed, ChineseCLIPModel, config, tokenizer, ChineseCLIPImageProcessor)
 
 
 def main() -> None:
