@@ -7,11 +7,11 @@ product category, price facts, 最 segmentation) → drop hits nested in longer 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from shopmind.compliance import context as ctxmod
 from shopmind.compliance import prices
 from shopmind.compliance.categories import normalise_category
+from shopmind.compliance.hits import Hit
 from shopmind.compliance.lexicon import Rule, RuleSet, fold, load_ruleset
 from shopmind.compliance.models import ComplianceReport, PriceContext
 from shopmind.domain import Finding
@@ -30,22 +30,6 @@ _REASON_EN = {
     "promotion_over": " (the promotion has already ended)",
     "deadline_later_than_claimed": " (the real promotion ends later than claimed)",
 }
-
-
-@dataclass
-class Hit:
-    """A finding before it is frozen: keeps the replacement text and clause bounds for rewriting."""
-
-    start: int
-    end: int
-    rule_id: str
-    category: str
-    severity: str
-    legal_basis: str
-    why_zh: str
-    why_en: str
-    replacement: str | None  # None: drop the clause
-    clause: tuple[int, int]
 
 
 def _validate(text: object) -> str:
