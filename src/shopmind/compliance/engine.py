@@ -1,19 +1,34 @@
-"""The checker: one automaton pass per language, then context rules decide each hit's fate.
+"""The checker: normalise, tell the language of each sentence, then run the passes and map offsets back.
 
-Pipeline per text: detect language → Aho-Corasick hits → per-hit context (exceptions, clause cues,
-product category, price facts, 最 segmentation) → drop hits nested in longer ones → Findings.
+Pipeline per text: normalise (width, traditional, zero-width, spacing, numerals; see normalise.py) →
+language per sentence (language.py) → one Aho-Corasick pass per rule set, each hit kept only in sentences
+of a language that rule set covers → per-hit context (exceptions, clause cues, product category, price
+facts, 最 segmentation) → compositional claims pass (claims.py, when present) → learned clause classifier
+(classifier.py, when present and available) on clauses no rule decided → drop overlaps → offsets mapped
+back to the original text. A sentence in a language without rules makes the verdict `unchecked`, never
+`clean`.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import time
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
 
 from shopmind.compliance import context as ctxmod
+from shopmind.compliance import language as langmod
 from shopmind.compliance import prices
 from shopmind.compliance.categories import normalise_category
 from shopmind.compliance.hits import Hit
-from shopmind.compliance.lexicon import Rule, RuleSet, fold, load_ruleset
+from shopmind.compliance.lexicon import LANGUAGES, WORD_BOUNDARY_LANGUAGES, Rule, RuleSet, fold, load_ruleset
 from shopmind.compliance.models import ComplianceReport, PriceContext
+from shopmind.compliance.normalise import Normalised, normalise
 from shopmind.domain import Finding
 from shopmind.errors import BadInput
 
@@ -42,16 +57,28 @@ def _validate(text: object) -> str:
     return text
 
 
-def _rulesets(language: str) -> list[RuleSet]:
-    if language == "mixed":
-        return [load_ruleset("zh"), load_ruleset("en")]
-    return [load_ruleset(language)]
+# Which sentence languages each rule set covers: the zh and en sets both read zh and en sentences (brand
+# English inside Chinese copy, and NO1/TOP1 anywhere); the best-effort sets read only their own language.
+_COVERS: dict[str, frozenset[str]] = {
+    "zh": frozenset({"zh", "en"}), "en": frozenset({"zh", "en"}),
+    **{lang: frozenset({lang}) for lang in LANGUAGES if lang not in {"zh", "en"}},
+}
+
+
+def _validate_facts(facts: object) -> dict[str, str] | None:
+    """Product facts (attribute name → value) as plain strings; anything else is a BadInput."""
+    if facts is None:
+        return None
+    if not isinstance(facts, Mapping):
+        raise BadInput("facts must be a mapping of attribute name to value",
+                       detail={"type": type(facts).__name__})
+    return {str(k): "" if v is None else str(v) for k, v in facts.items()}
 
 
 def _judge_rule(rule: Rule, text: str, folded: str, start: int, end: int, category: str | None,
                 price_context: PriceContext | None) -> Hit | None:
     """Apply one rule's context logic to a hit; None means the hit is not a finding here."""
-    if rule.language == "en" and not ctxmod.ascii_word_boundary(folded, start, end):
+    if rule.language in WORD_BOUNDARY_LANGUAGES and not ctxmod.ascii_word_boundary(folded, start, end):
         return None
     if rule.exceptions and ctxmod.in_exception(text, start, end, rule.exceptions, folded):
         return None
@@ -113,24 +140,131 @@ def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
     return sorted(kept, key=lambda h: h.start)
 
 
-def scan(text: str, category: str | None = None, price_context: PriceContext | None = None,
-         language: str | None = None) -> list[Hit]:
-    """All hits in `text` (validated), ordered by position."""
-    text = _validate(text)
-    cat = normalise_category(category)
-    lang = language or ctxmod.detect_language(text)
-    folded = fold(text)
+@dataclass
+class Analysis:
+    """Everything one scan learns: hits in ORIGINAL offsets, and which languages were (not) checked."""
+
+    hits: list[Hit]
+    language: str
+    languages: list[str] = field(default_factory=list)
+    unchecked_languages: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=4)
+def _optional_pass(name: str) -> ModuleType | None:
+    """A sibling pass module (claims, classifier) if it is installed; a broken module still raises."""
+    full = f"shopmind.compliance.{name}"
+    if importlib.util.find_spec(full) is None:
+        return None
+    return importlib.import_module(full)
+
+
+class _SentenceIndex:
+    """Which language each normalised offset belongs to (bisect over sentence starts)."""
+
+    def __init__(self, sents: list[langmod.Sentence]) -> None:
+        self.sents = sents
+        self.starts = [s.start for s in sents]
+
+    def language_at(self, pos: int) -> str:
+        if len(self.sents) == 1:
+            return self.sents[0].language
+        return self.sents[max(bisect_right(self.starts, pos) - 1, 0)].language
+
+
+def _rule_pass(norm: str, folded: str, index: _SentenceIndex, langs: set[str], cat: str | None,
+               price_context: PriceContext | None) -> list[Hit]:
     hits: list[Hit] = []
-    for rs in _rulesets(lang):
-        for start, end, _term, rule_ids in rs.iter_hits(text):
+    for set_lang in LANGUAGES:
+        covers = _COVERS[set_lang]
+        if not covers & langs:
+            continue
+        rs = load_ruleset(set_lang)
+        for start, end, _term, rule_ids in rs.iter_hits(folded):
+            if index.language_at(start) not in covers:
+                continue
             for rule_id in rule_ids:
                 if rs.superlative is not None and rule_id == rs.superlative.id:
-                    hit = _judge_superlative(rs, text, start)
+                    hit = _judge_superlative(rs, norm, start)
                 else:
-                    hit = _judge_rule(rs.rules[rule_id], text, folded, start, end, cat, price_context)
+                    hit = _judge_rule(rs.rules[rule_id], norm, folded, start, end, cat, price_context)
                 if hit is not None:
                     hits.append(hit)
-    return _drop_overlaps(hits)
+    return hits
+
+
+def _claims_pass(norm: str, index: _SentenceIndex, langs: set[str], cat: str | None,
+                 facts: dict[str, str] | None) -> list[Hit]:
+    """Compositional claim rules (claims.py, written as data per law article and industry)."""
+    claims = _optional_pass("claims")
+    if claims is None:
+        return []
+    hits: list[Hit] = []
+    for lang in ("zh", "en"):
+        if lang in langs:
+            hits += [h for h in claims.scan_claims(norm, cat, facts, language=lang)
+                     if index.language_at(h.start) == lang]
+    return hits
+
+
+def _classifier_pass(norm: str, index: _SentenceIndex, decided: list[Hit]) -> list[Hit]:
+    """The learned clause classifier, only on clauses no rule or claim decided (rules win where certain)."""
+    clf = _optional_pass("classifier")
+    if clf is None or not clf.available():
+        return []
+    taken = [h.clause for h in decided]
+    out = []
+    for h in clf.classify_clauses(norm, language="zh"):
+        if index.language_at(h.start) != "zh":
+            continue
+        if any(c0 < h.end and h.start < c1 for c0, c1 in taken):
+            continue
+        out.append(h)
+    return out
+
+
+def _to_original(norm: Normalised, hit: Hit) -> Hit:
+    if norm.identity_offsets:
+        return hit
+    start, end = norm.span(hit.start, hit.end)
+    c0, c1 = norm.span(*hit.clause)
+    return replace(hit, start=start, end=end, clause=(min(c0, start), max(c1, end)))
+
+
+def analyse(text: str, category: str | None = None, price_context: PriceContext | None = None,
+            language: str | None = None, facts: Mapping[str, Any] | None = None,
+            classifier: bool = True) -> Analysis:
+    """Run every pass on `text` (validated); hits come back in the original text's offsets."""
+    text = _validate(text)
+    cat = normalise_category(category)
+    fact_map = _validate_facts(facts)
+    norm = normalise(text)
+    ntext = norm.text
+    if language is not None:
+        if language == "mixed":
+            sents = [langmod.Sentence(0, len(ntext), "zh")]
+        elif language in LANGUAGES:
+            sents = [langmod.Sentence(0, len(ntext), language)]
+        else:
+            raise BadInput(f"unknown language {language!r}; use one of {', '.join(LANGUAGES)}")
+    else:
+        sents = langmod.sentences(ntext)
+    index = _SentenceIndex(sents)
+    langs = {s.language for s in sents}
+    folded = fold(ntext)
+    hits = _rule_pass(ntext, folded, index, langs, cat, price_context)
+    hits += _claims_pass(ntext, index, langs, cat, fact_map)
+    if classifier and "zh" in langs:
+        hits += _classifier_pass(ntext, index, hits)
+    kept = [_to_original(norm, h) for h in _drop_overlaps(hits)]
+    overall, seen, unchecked = langmod.summary(sents)
+    return Analysis(kept, overall, seen, unchecked)
+
+
+def scan(text: str, category: str | None = None, price_context: PriceContext | None = None,
+         language: str | None = None, facts: Mapping[str, Any] | None = None, classifier: bool = True) -> list[Hit]:
+    """All hits in `text` (validated), ordered by position, in the original text's offsets."""
+    return analyse(text, category, price_context, language, facts, classifier).hits
 
 
 def fix_region(text: str, hit: Hit) -> tuple[int, int, str]:
@@ -175,19 +309,35 @@ def to_finding(text: str, hit: Hit) -> Finding:
 
 
 def warm_up() -> None:
-    """Compile both rule sets and load jieba's dictionary now, so the first real check is fast."""
-    load_ruleset("zh"), load_ruleset("en")
+    """Compile every rule set and load jieba's dictionary and the normalisation table now, so the first
+    real check is fast."""
+    for lang in LANGUAGES:
+        load_ruleset(lang)
+    normalise("國家級ＮＯ．１")
     ctxmod.superlative_span("这是最好的", 2)
 
 
-def check(text: str, category: str | None = None, price_context: PriceContext | dict | None = None) -> ComplianceReport:
-    """Check one ad text against the 广告法 (zh) or FTC-style (en) rules; see ComplianceReport."""
+def verdict_of(findings: list[Finding], unchecked_languages: list[str]) -> str:
+    """violation > unchecked (a language we have no rules for) > borderline > clean."""
+    if any(f.severity == "violation" for f in findings):
+        return "violation"
+    if unchecked_languages:
+        return "unchecked"
+    return "borderline" if findings else "clean"
+
+
+def check(text: str, category: str | None = None, price_context: PriceContext | dict | None = None,
+          facts: Mapping[str, Any] | None = None, classifier: bool = True) -> ComplianceReport:
+    """Check one ad text against the 广告法 (zh), FTC-style (en) and best-effort ja/ko/fr/de/es rules.
+
+    `facts` are the product's attributes (e.g. {"特殊化妆品注册证": "国妆特字…", "功效": "美白"}); claim rules
+    use them to tell a registered claim from an unregistered one. `classifier=False` runs the rules only."""
     t0 = time.perf_counter()
     if isinstance(price_context, dict):
         price_context = PriceContext.model_validate(price_context)
-    hits = scan(text, category, price_context)
-    findings = [to_finding(text, h) for h in hits]
-    verdict = ("violation" if any(f.severity == "violation" for f in findings)
-               else "borderline" if findings else "clean")
-    return ComplianceReport(text=text, language=ctxmod.detect_language(text), category=normalise_category(category),
-                            verdict=verdict, findings=findings, took_ms=(time.perf_counter() - t0) * 1000)
+    result = analyse(text, category, price_context, facts=facts, classifier=classifier)
+    findings = [to_finding(text, h) for h in result.hits]
+    return ComplianceReport(text=text, language=result.language, languages=result.languages,
+                            unchecked_languages=result.unchecked_languages, category=normalise_category(category),
+                            verdict=verdict_of(findings, result.unchecked_languages), findings=findings,
+                            took_ms=(time.perf_counter() - t0) * 1000)

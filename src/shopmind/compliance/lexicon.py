@@ -14,7 +14,11 @@ from typing import Any, Iterator
 import ahocorasick
 import yaml
 
+from shopmind.compliance.normalise import normalise_term
 from shopmind.errors import BackendUnavailable
+
+LANGUAGES = ("zh", "en", "ja", "ko", "fr", "de", "es")
+WORD_BOUNDARY_LANGUAGES = frozenset({"en", "fr", "de", "es"})
 
 _ASCII_LOWER = str.maketrans({c: c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
@@ -90,7 +94,8 @@ SUPERLATIVE_TERM = "最"
 
 
 def _tuple(entry: dict, key: str) -> tuple[str, ...]:
-    return tuple(str(x) for x in (entry.get(key) or ()))
+    """A list field in the canonical form texts are matched in (see normalise.py)."""
+    return tuple(normalise_term(str(x)) for x in (entry.get(key) or ()))
 
 
 def _parse_rule(entry: dict, language: str) -> Rule:
@@ -104,7 +109,7 @@ def _parse_rule(entry: dict, language: str) -> Rule:
         rewrite=entry.get("rewrite"), language=language, exceptions=_tuple(entry, "exceptions"),
         skip_before=_tuple(entry, "skip_before"), skip_context=_tuple(entry, "skip_context"),
         borderline_context=_tuple(entry, "borderline_context"), by_category=dict(entry.get("by_category") or {}),
-        rewrites={fold(str(k)): str(v) for k, v in (entry.get("rewrites") or {}).items()},
+        rewrites={fold(normalise_term(str(k))): str(v) for k, v in (entry.get("rewrites") or {}).items()},
         handler=entry.get("handler"), today_terms=_tuple(entry, "today_terms"),
         unverified_why_zh=entry.get("unverified_why_zh", ""), unverified_why_en=entry.get("unverified_why_en", ""),
     )
@@ -123,7 +128,9 @@ def _parse_superlative(entry: dict) -> SuperlativeConfig:
 
 
 def build_ruleset(data: dict) -> RuleSet:
-    """Compile parsed YAML into a RuleSet (public so tests can build small rule sets)."""
+    """Compile parsed YAML into a RuleSet (public so tests can build small rule sets).
+
+    Terms are normalised like the texts (NO.1 and ＮＯ．１ both become NO1), so one entry covers its variants."""
     language = data.get("language", "zh")
     rules = {r.id: r for r in (_parse_rule(e, language) for e in data.get("rules") or [])}
     automaton = ahocorasick.Automaton()
@@ -140,10 +147,12 @@ def build_ruleset(data: dict) -> RuleSet:
     return RuleSet(language=language, rules=rules, automaton=automaton, superlative=superlative)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def load_ruleset(language: str) -> RuleSet:
-    """The packaged rule set for `zh` or `en` (compiled once per process)."""
-    name = {"zh": "rules_zh.yaml", "en": "rules_en.yaml"}[language]
+    """The packaged rule set for one of LANGUAGES (compiled once per process)."""
+    if language not in LANGUAGES:
+        raise KeyError(language)
+    name = f"rules_{language}.yaml"
     try:
         raw = resources.files("shopmind.compliance").joinpath("data", name).read_text(encoding="utf-8")
     except OSError as exc:  # pragma: no cover - packaging error

@@ -27,12 +27,17 @@ class PriceContext(BaseModel):
 
 
 class ComplianceReport(BaseModel):
-    """Findings for one text plus the overall verdict."""
+    """Findings for one text plus the overall verdict.
+
+    `unchecked` means part of the text is in a language with no rules (e.g. ru, it): we never call text
+    we did not read `clean`. A violation elsewhere in the text still makes the verdict `violation`."""
 
     text: str
-    language: Literal["zh", "en", "mixed"]
+    language: str = Field(description="zh, en, ja, ko, fr, de, es, mixed, or the code of an unchecked language")
+    languages: list[str] = Field(default_factory=list, description="Languages of the text's sentences, most text first.")
+    unchecked_languages: list[str] = Field(default_factory=list, description="Languages present but without rules.")
     category: str | None = None
-    verdict: Literal["violation", "borderline", "clean"]
+    verdict: Literal["violation", "borderline", "clean", "unchecked"]
     findings: list[Finding] = Field(default_factory=list)
     took_ms: float = 0.0
 

@@ -1,0 +1,134 @@
+"""Language per sentence, so mixed zh/en copy gets both rule sets and nothing passes unchecked.
+
+Scripts decide first: kana → ja (Japanese copy is full of kanji, so "has CJK" must not mean zh), hangul →
+ko, other CJK → zh. Latin-script sentences are told apart by function words and letters (ß, ñ, ç …): a
+light heuristic is enough because the en/fr/de/es rule terms are themselves language-specific, and it keeps
+the engine dependency-free and fast. Sentences in a script or Latin language we have no rules for come back
+as their code (ru, it, pt, …) and the engine reports them as unchecked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CHECKED = ("zh", "en", "ja", "ko", "fr", "de", "es")
+
+_SENTENCE_END = re.compile(r"[。！？!?\n]+|(?<=[A-Za-z\u00c0-\u024f0-9\)\"'])[.;](?=\s|$)")
+_KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
+_OTHER_SCRIPTS = (
+    ("ru", re.compile(r"[\u0400-\u04ff]")), ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("th", re.compile(r"[\u0e00-\u0e7f]")), ("he", re.compile(r"[\u0590-\u05ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")), ("el", re.compile(r"[\u0370-\u03ff]")),
+    ("vi", re.compile(r"[ơưăđƠƯĂĐạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")),
+)
+_NEEDS_SPLIT = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0590-\u05ff"
+                          r"\u0900-\u097f\u0370-\u03ffA-Za-z\u00c0-\u024f]")
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the and is are for with this that your you our it of to in on a an be will can from "
+                    "best all new get now more most only free no not by at as or its was were has have".split()),
+    "fr": frozenset("le la les des une un et est pour avec ce cette votre vous nous dans sur du de au aux "
+                    "qui que plus très sans pas son sa ses peau meilleur être".split()),
+    "de": frozenset("der die das und ist für mit dieser diese ihr ihre sie wir ein eine nicht auf den dem "
+                    "des im zu von mehr sehr ohne haut beste bester besten".split()),
+    "es": frozenset("el la los las y es para con este esta su sus usted nosotros en un una del al que más "
+                    "muy sin por piel mejor".split()),
+    "it": frozenset("il lo gli della delle per con questo questa sono nostro nostra più molto senza è "
+                    "pelle migliore".split()),
+    "pt": frozenset("o os da das do dos para com este esta você nós um uma não mais muito sem é pele "
+                    "melhor".split()),
+    "nl": frozenset("de het een en is voor met deze dit jouw wij niet op van meer zeer zonder huid beste".split()),
+}
+_LETTER_HINTS: dict[str, re.Pattern] = {
+    "de": re.compile(r"[äöüßÄÖÜ]"), "es": re.compile(r"[ñ¿¡Ñ]"), "fr": re.compile(r"[çœèêëàâîïûùÇŒÈÊ]"),
+    "pt": re.compile(r"[ãõÃÕ]"),
+}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a text: [start, end) and its language code."""
+
+    start: int
+    end: int
+    language: str
+
+
+def latin_language(sentence: str) -> str:
+    """en/fr/de/es/it/pt/nl by function words and telltale letters; short or unclear text counts as en,
+    the language of most Latin-script product copy here (and of brand words inside Chinese)."""
+    words = [w.lower() for w in _LATIN_WORD.findall(sentence)]
+    if not words:
+        return "en"
+    scores = {lang: sum(w in sw for w in words) for lang, sw in _STOPWORDS.items()}
+    for lang, pat in _LETTER_HINTS.items():
+        scores[lang] += 2 * len(pat.findall(sentence))
+    best = max(scores, key=lambda k: (scores[k], k == "en"))
+    if scores[best] == 0 or scores[best] == scores["en"]:
+        return "en"
+    return best
+
+
+def sentence_language(sentence: str) -> str | None:
+    """Language code of one sentence; None when it has no letters at all (numbers, emoji, punctuation)."""
+    kana = len(_KANA.findall(sentence))
+    cjk = len(_CJK.findall(sentence))
+    # A stray の in Chinese copy (小清新の连衣裙) is not Japanese: ask for real kana use.
+    if kana >= 2 and kana * 5 >= cjk or (kana >= 1 and cjk == 0):
+        return "ja"
+    if len(_HANGUL.findall(sentence)) >= 2:
+        return "ko"
+    if cjk:
+        return "zh"
+    for lang, pat in _OTHER_SCRIPTS:
+        if len(pat.findall(sentence)) >= 2:
+            return lang
+    if _LATIN_WORD.search(sentence):
+        return latin_language(sentence)
+    return None
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence, end mark included."""
+    out, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() > pos:
+            out.append((pos, m.end()))
+        pos = m.end()
+    if pos < len(text):
+        out.append((pos, len(text)))
+    return out
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Every sentence with its language; sentences without letters take their neighbour's language.
+
+    Pure Chinese copy (the common case) is one segment and costs one regex search."""
+    if not _NEEDS_SPLIT.search(text):
+        return [Sentence(0, len(text), "zh" if _CJK.search(text) else "none")]
+    out: list[Sentence] = []
+    for s, e in split_sentences(text):
+        lang = sentence_language(text[s:e])
+        out.append(Sentence(s, e, lang or ""))
+    last = next((x.language for x in out if x.language), "none")
+    for i, sent in enumerate(out):
+        if sent.language:
+            last = sent.language
+        else:
+            out[i] = Sentence(sent.start, sent.end, last)
+    return out
+
+
+def summary(sents: list[Sentence]) -> tuple[str, list[str], list[str]]:
+    """(overall language, languages seen, unchecked languages): overall is the single language or `mixed`."""
+    langs = sorted({s.language for s in sents if s.language != "none"},
+                   key=lambda lang: -sum(s.end - s.start for s in sents if s.language == lang))
+    unchecked = [lang for lang in langs if lang not in CHECKED]
+    if not langs:
+        return "zh", [], []
+    overall = langs[0] if len(langs) == 1 else "mixed"
+    return overall, langs, unchecked
