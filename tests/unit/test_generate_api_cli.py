@@ -46,7 +46,7 @@ def test_api_plain(fake, client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["passed"] and "最好" not in body["content"]["title"]
-    assert [s["stage"] for s in body["audit"]] == ["draft", "check", "rule_rewrite"]
+    assert [s["stage"] for s in body["audit"]] == ["draft", "check", "rule_rewrite", "guard"]
 
 
 def test_api_ndjson_stream(fake, client):

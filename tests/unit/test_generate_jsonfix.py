@@ -82,7 +82,7 @@ def test_every_template_renders_facts_and_output_shape(content_type):
     facts = from_attributes("类型#上衣*材质#牛仔布*颜色#白色*图案#刺绣*图案#蕾丝", selling_points=["可机洗"], price=199)
     msgs = build_messages(content_type, facts, language="fr", persona="运动爱好者", brand_voice="轻松")
     system, user = msgs[0]["content"], msgs[1]["content"]
-    assert "法语" in system and "品牌语气：轻松" in system
+    assert "法语" in system and "轻松" not in system and "品牌语气：轻松" in user  # untrusted text stays in the data block
     assert "材质：牛仔布" in user and "图案：刺绣、蕾丝" in user and "卖点：可机洗" in user and "价格：199 元" in user
     for field in SCHEMAS[content_type].model_fields:
         assert f'"{field}"' in user

@@ -39,7 +39,7 @@ def test_clean_draft_passes_without_rewrites(fake, llm):
     r = write(req(), llm)
     assert r.passed and r.draft_passed and r.rounds == 0
     assert r.content == {"description": "简约的白色牛仔外套，后背刺绣精致，日常通勤很百搭。"}
-    assert stages(r) == ["draft", "check"]
+    assert stages(r) == ["draft", "check", "guard"]
     assert fake.requests[0]["response_format"] == {"type": "json_object"}
     assert r.completion_tokens > 0 and r.llm == "openai:scripted"
 
@@ -49,7 +49,7 @@ def test_compliance_violation_fixed_by_rule_rewrite(fake, llm):
     r = write(req("title"), llm)
     assert r.passed and not r.draft_passed and r.draft_compliance_violations == 1
     assert "最好" not in r.content["title"] and "白色牛仔外套" in r.content["title"]
-    assert stages(r) == ["draft", "check", "rule_rewrite"]
+    assert stages(r) == ["draft", "check", "rule_rewrite", "guard"]
     assert len(fake.requests) == 1  # no LLM rewrite was needed
 
 
@@ -61,7 +61,7 @@ def test_invented_fact_goes_to_llm_rewrite_with_findings_as_instructions(fake, l
     r = write(req(), llm)
     assert r.passed and r.rounds == 1 and r.draft_fact_violations == 1
     assert "纯棉" not in r.content["description"]
-    assert stages(r) == ["draft", "check", "llm_rewrite"]
+    assert stages(r) == ["draft", "check", "llm_rewrite", "guard"]
     instructions = fake.requests[1]["messages"][-1]["content"]
     assert "纯棉" in instructions and "材质" in instructions
     # the audit trail keeps the bad draft and its finding
@@ -73,7 +73,7 @@ def test_stubborn_model_is_overruled_by_the_fallback(fake, llm):
     fake.replies = [bad, bad, bad]
     r = write(req(max_rounds=2), llm)
     assert r.passed and r.rounds == 2
-    assert stages(r)[-1] == "fallback"
+    assert stages(r)[-2:] == ["fallback", "guard"]
     text = r.content["description"]
     assert "纯棉" not in text and "最好" not in text and "白色牛仔外套" in text
 

@@ -3,7 +3,9 @@
 The LLM drafts from the facts; the compliance engine and the fact checker judge every text field;
 rule rewrites fix what rules can fix, the LLM rewrites the rest with the findings as its
 instructions, for up to `max_rounds` rounds. Whatever still violates is removed clause by clause,
-so the returned copy never carries a violation. Every step lands in the audit trail.
+so the returned copy never carries a violation. Last, every field passes `compliance.guard` — the
+same gate posters, videos and live scripts use — so nothing the model wrote (or was talked into
+writing by an injected instruction) is published unchecked. Every step lands in the audit trail.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from shopmind import compliance
+from shopmind.compliance.guard import guard
 from shopmind.domain import Finding
 from shopmind.errors import BadInput, ShopmindError
 from shopmind.generate import factcheck
@@ -168,6 +171,27 @@ class Writer:
                 dropped[path] = factcheck.drop_clauses(text, bad)
         return self._rebuild(content, dropped)
 
+    def publish(self, content: BaseModel) -> tuple[BaseModel, bool, list[str]]:
+        """Every field through the guard (rewrite mode); a field the guard empties is rebuilt from facts
+        and guarded again. Returns the content, whether every field passed, and notes."""
+        notes: list[str] = []
+        ok = True
+        for attempt in range(2):
+            texts = dict(text_fields(content))
+            results = {path: guard(text, category=self.checker.category, facts=self.facts, language=self.language)
+                       for path, text in texts.items() if text.strip()}
+            ok = all(g.passed for g in results.values())
+            changed = {path: g.text for path, g in results.items() if g.text != texts[path]}
+            notes += [f"{path}: {'; '.join(g.notes) or g.verdict}" for path, g in results.items() if g.text != texts[path]]
+            if not changed:
+                break
+            content = self._rebuild(content, changed)
+        else:  # still changing after the rebuild: only what the guard passed unchanged may ship
+            texts = dict(text_fields(content))
+            ok = ok and all(guard(t, category=self.checker.category, facts=self.facts, language=self.language).text == t
+                            for t in texts.values() if t.strip())
+        return content, ok, notes
+
 
 def write(req: WriteRequest, llm: Any = None, *, store: Any = None, on_token: TokenSink | None = None) -> WriteResult:
     """Grounded, checked copy for one request (see module doc). `on_token` streams the first draft."""
@@ -212,9 +236,13 @@ def write(req: WriteRequest, llm: Any = None, *, store: Any = None, on_token: To
         content = w.fallback(content, comp, fact)
         comp, fact = w.checker.check(content)
         w._step(rounds, "fallback", content, t0, comp, fact, note="rule rewrite + dropped violating clauses")
+    t0 = time.perf_counter()
+    content, guard_ok, notes = w.publish(content)
+    comp, fact = w.checker.check(content)
+    w._step(rounds, "guard", content, t0, comp, fact, note="; ".join(notes) or "every field passed unchanged")
     return WriteResult(
         content_type=req.content_type, language=w.language, content=content.model_dump(), text=render_text(content),
-        passed=_violations(comp, fact) == 0, findings=_flat(comp), fact_issues=_flat(fact),
+        passed=guard_ok and _violations(comp, fact) == 0, findings=_flat(comp), fact_issues=_flat(fact),
         draft_passed=draft_passed, draft_fact_violations=draft_fact_violations,
         draft_compliance_violations=draft_compliance_violations, rounds=rounds,
         llm=getattr(llm, "name", type(llm).__name__), latency_s=round(time.perf_counter() - t_start, 4),

@@ -1,8 +1,16 @@
-"""Chat messages from the Jinja2 templates in `templates/` (prompts are data, reviewed like copy)."""
+"""Chat messages from the Jinja2 templates in `templates/` (prompts are data, reviewed like copy).
+
+Untrusted text stays data: product fields, merchant selling points, brand voice and persona are
+rendered only inside the fenced block of the *user* message (never the system message), each value
+flattened to one line with the fence markers and control characters removed (`as_data`), and the
+system message says that block is data, not instructions.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,16 +27,35 @@ from shopmind.generate.schemas import SCHEMAS
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
+# Sequences that could close or fake a fence, a role turn or a code block.
+_FENCE = re.compile(r"<{2,}|>{2,}|`{3,}|<\|[^|]*\|>|\[/?INST\]", re.IGNORECASE)
+MAX_DATA_CHARS = 2000
+
+
+def as_data(value: object) -> str:
+    """One line of quoted data: control/format characters and line breaks become spaces, fence-like
+    sequences (<<< >>> ``` <|im_start|> [INST]) are removed, and very long values are cut."""
+    text = "" if value is None else str(value)
+    text = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in text)
+    prev = None
+    while prev != text:
+        prev, text = text, _FENCE.sub("", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:MAX_DATA_CHARS]
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     # StrictUndefined: a typo in a template fails loudly in tests instead of writing "" into a prompt.
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), undefined=jinja2.StrictUndefined,
-                              autoescape=False, keep_trailing_newline=False)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             autoescape=False, keep_trailing_newline=False)
+    env.filters["data"] = as_data
+    return env
 
 
 def _common(facts: ProductFacts, language: str, brand_voice: str | None) -> dict[str, Any]:
     en, zh = language_names(language)
-    return {"facts": facts, "language_en": en, "language_zh": zh, "brand_voice": brand_voice,
+    return {"facts": facts, "language_en": en, "language_zh": zh, "brand_voice": brand_voice, "persona": None,
             "gloss": english_gloss if language != "zh" else (lambda _: "")}
 
 

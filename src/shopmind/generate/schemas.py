@@ -174,7 +174,7 @@ class AuditStep(BaseModel):
     """One step of the generate → check → rewrite loop, kept for review."""
 
     round: int
-    stage: Literal["draft", "check", "rule_rewrite", "llm_rewrite", "fallback", "error"]
+    stage: Literal["draft", "check", "rule_rewrite", "llm_rewrite", "fallback", "guard", "error"]
     content: dict[str, Any] | None = None
     findings: list[Finding] = Field(default_factory=list)
     fact_issues: list[Finding] = Field(default_factory=list)
