@@ -78,6 +78,8 @@ class IngestReport(BaseModel):
     errors: list[ItemError] = Field(default_factory=list)
     errors_file: str | None = None
     seconds: float = 0.0
+    encoding: str | None = Field(None, description="Detected text encoding of the catalog file, e.g. 'gb18030'.")
+    mapping: dict[str, str] = Field(default_factory=dict, description="Product field -> record path used to fill it.")
 
 
 class Filter(BaseModel):

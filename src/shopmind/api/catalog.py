@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -63,25 +64,58 @@ async def _read_upload(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
+_SAFE_NAME = re.compile(r"[^\w.\-]+")
+
+
+def _upload_name(filename: str | None, index: int) -> str:
+    """A plain file name for an uploaded image: the client's directories and odd characters are dropped."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = _SAFE_NAME.sub("_", name).lstrip(".")[:120]
+    return name or f"upload-{index}"
+
+
 @router.post("/catalog/ingest", response_model=IngestReport, tags=["catalog"])
 async def ingest_upload(
     catalog: UploadFile = File(..., description="CSV/TSV/JSONL catalog"),
-    images: UploadFile | None = File(None, description="Optional .tar of images keyed by id"),
+    images: UploadFile | None = File(None, description="Optional .tar of images keyed by id or by the image column's file name"),
+    files: list[UploadFile] | None = File(None, description="Optional image files, matched by the image column's file name or by id"),
+    map: list[str] = Form(default_factory=list, description="FIELD=path.in.record, e.g. price=price.current"),  # noqa: A002
 ) -> IngestReport:
-    """Upload a catalog (and optionally an images tar); returns the ingestion report."""
+    """Upload a catalog with its images; returns the ingestion report.
+
+    The server never opens paths named in the catalog: an `image` cell such as `/etc/passwd` or
+    `../x.jpg` is rejected for its row with a reason. Images come only from this request (a tar or
+    files), or from http(s) URLs when the `ingest_allow_urls` setting is on (private addresses refused).
+    """
+    from starlette.concurrency import run_in_threadpool
+
     from shopmind.catalog.ingest import ingest_catalog
+    from shopmind.catalog.mapping import parse_map_options
 
     suffix = Path(catalog.filename or "catalog.csv").suffix.lower()
     if suffix not in {".csv", ".tsv", ".jsonl", ".ndjson", ".json"}:
         raise BadInput(f"catalog must be .csv, .tsv or .jsonl, got {suffix!r}")
+    mapping = parse_map_options(map)
+    if images is not None and files:
+        raise BadInput("send either an images tar or image files, not both")
     with tempfile.TemporaryDirectory() as tmp:
-        cat_path = Path(tmp) / f"catalog{suffix}"
+        work = Path(tmp)
+        cat_dir = work / "catalog"
+        cat_dir.mkdir()
+        cat_path = cat_dir / f"catalog{suffix}"
         cat_path.write_bytes(await _read_upload(catalog, MAX_UPLOAD_BYTES))
         img_path = None
         if images is not None:
-            img_path = Path(tmp) / "images.tar"
+            img_path = work / "images.tar"
             img_path.write_bytes(await _read_upload(images, MAX_UPLOAD_BYTES))
-        return ingest_catalog(_store(), cat_path, images=img_path)
+        elif files:
+            img_path = work / "uploads"
+            img_path.mkdir()
+            limit = get_settings().max_image_bytes
+            for i, upload in enumerate(files):
+                (img_path / _upload_name(upload.filename, i)).write_bytes(await _read_upload(upload, limit))
+        return await run_in_threadpool(ingest_catalog, _store(), cat_path, images=img_path, mapping=mapping,
+                                       allow_paths=False)
 
 
 @router.get("/products/{product_id}", response_model=ProductView, tags=["catalog"])

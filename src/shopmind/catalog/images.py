@@ -98,3 +98,81 @@ def open_image(path, **limits) -> DecodedImage:
         raise BadInput(f"file too large: {size} bytes > limit {max_bytes}")
     with open(path, "rb") as fh:
         return decode_image_bytes(fh.read(), **limits)
+
+
+# --------------------------------------------------------------------------------------------------
+# Remote images (off by default): SSRF guards
+# --------------------------------------------------------------------------------------------------
+def _address_refused(ip: str) -> str | None:
+    """Why a peer address is refused, or None when it is a public unicast address."""
+    import ipaddress
+
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if getattr(addr, "ipv4_mapped", None):
+        addr = addr.ipv4_mapped
+    for flag in ("is_loopback", "is_private", "is_link_local", "is_multicast", "is_reserved", "is_unspecified"):
+        if getattr(addr, flag):
+            return f"{flag[3:].replace('_', '-')} address {addr}"
+    return None
+
+
+def fetch_image_url(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 10.0,
+                    allow_private: bool = False) -> bytes:
+    """GET an image over http(s) with server-side request forgery guards.
+
+    The host is resolved and every address checked *before* connecting (no private, loopback,
+    link-local, multicast or reserved addresses unless `allow_private`); the socket's actual peer
+    is checked again after connecting (DNS rebinding); redirects are not followed; the body is
+    read up to `max_bytes`.
+    """
+    import http.client
+    import socket
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BadInput(f"not an http(s) image URL: {url[:80]!r}")
+    if parts.username or parts.password:
+        raise BadInput("image URLs with credentials are refused")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise BadInput(f"image URL host does not resolve: {exc}") from None
+    if not allow_private:
+        for info in infos:
+            why = _address_refused(info[4][0])
+            if why:
+                raise BadInput(f"image URL refused: {parts.hostname} resolves to a {why}; nothing was fetched")
+
+    def create_connection(address, *args, **kwargs):
+        # Checked on the socket itself, before any byte (TLS hello included) goes out.
+        sock = socket.create_connection(address, *args, **kwargs)
+        why = None if allow_private else _address_refused(sock.getpeername()[0])
+        if why:
+            sock.close()
+            raise BadInput(f"image URL refused: connected to a {why}")
+        return sock
+
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = cls(parts.hostname, port, timeout=timeout)
+    conn._create_connection = create_connection  # type: ignore[attr-defined]
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("GET", target, headers={"User-Agent": "shopmind-ingest", "Accept": "image/*"})
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise BadInput(f"image URL answered HTTP {resp.status} (redirects are not followed)")
+        length = resp.getheader("Content-Length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            raise BadInput(f"file too large: {length} bytes > limit {max_bytes}")
+        data = resp.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise BadInput(f"file too large: more than {max_bytes} bytes")
+        return data
+    except BadInput:
+        raise
+    except (OSError, http.client.HTTPException) as exc:
+        raise BadInput(f"image URL could not be fetched: {type(exc).__name__}: {exc}") from None
+    finally:
+        conn.close()

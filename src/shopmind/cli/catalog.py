@@ -1,4 +1,4 @@
-"""CLI for the foundation: demo, ingest, tag, ocr, fit, index, search, similar, recommend, serve, evals."""
+"""CLI for the foundation: demo, ingest, tag, ocr, fit, index, search, similar, recommend, evals (serve: cli/server.py)."""
 
 from __future__ import annotations
 
@@ -54,24 +54,38 @@ def ingest(
     images: Optional[Path] = typer.Option(None, "--images", help="Folder or .tar of images keyed by id (or by the image column's file name)."),
     errors_file: Optional[Path] = typer.Option(None, "--errors-file", help="Where to write bad rows/images as JSON lines."),
     limit: Optional[int] = typer.Option(None, help="Only the first N rows."),
+    map_: list[str] = typer.Option([], "--map", help="FIELD=path.in.record, repeatable: --map price=price.current --map description=details.text"),
+    allow_outside: bool = typer.Option(False, "--allow-outside", help="Let the image column name files outside the catalog's folder and --images."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Import a catalog. Re-running skips what is already in; bad rows/images are reported, never fatal."""
-    from shopmind.catalog.ingest import ingest_catalog
+    """Import a catalog. Re-running skips what is already in; bad rows/images are reported, never fatal.
 
+    The text encoding (UTF-8, GB18030/GBK, UTF-16 with a BOM) is detected and reported; nested
+    JSON fields are mapped automatically (price.current, descriptors.description …) or with --map.
+    """
+    from rich.markup import escape
+
+    from shopmind.catalog.ingest import ingest_catalog
+    from shopmind.catalog.mapping import parse_map_options
+
+    mapping = parse_map_options(map_)
     store = _store()
     total = _count_rows(path)
     with progress_bar("ingest", total if limit is None else min(total, limit), not as_json) as advance:
-        report = ingest_catalog(store, path, images=images, errors_file=errors_file, progress=advance, limit=limit)
+        report = ingest_catalog(store, path, images=images, errors_file=errors_file, progress=advance, limit=limit,
+                                mapping=mapping, allow_outside=allow_outside)
     if as_json:
         _print_json(report.model_dump())
         return
     console.print(f"[green]ingested {report.ingested}[/] · skipped (already in) {report.skipped_existing} · "
-                  f"rejected rows {report.failed} · image problems {sum(e.stage == 'image' for e in report.errors)} · {report.seconds:.1f}s")
+                  f"rejected rows {report.failed} · image problems {sum(e.stage == 'image' for e in report.errors)} · "
+                  f"encoding {escape(report.encoding or '?')} · {report.seconds:.1f}s")
+    if report.mapping:
+        console.print("mapped " + escape(", ".join(f"{k} ← {v}" for k, v in report.mapping.items())))
     if report.errors:
-        table = Table("item", "stage", "reason", title=f"problems ({len(report.errors)}; all in {report.errors_file})")
+        table = Table("item", "stage", "reason", title=f"problems ({len(report.errors)}; all in {escape(str(report.errors_file))})")
         for err in report.errors[:15]:
-            table.add_row(err.item, err.stage, err.reason)
+            table.add_row(escape(err.item), err.stage, escape(err.reason))
         console.print(table)
 
 
@@ -255,15 +269,6 @@ def product(
     _print_json({"product": p.model_dump(), "tags": tags.model_dump() if tags else None})
 
 
-def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
-    """Run the REST API (OpenAPI docs at /docs)."""
-    import uvicorn
-
-    from shopmind.api.app import create_app
-
-    uvicorn.run(create_app(), host=host, port=port)
-
-
 def demo(
     workdir: Path = typer.Option(Path("demo_catalog"), help="Where to write the generated demo catalog."),
     ocr: bool = typer.Option(True, "--ocr/--no-ocr", help="Run the OCR pass on the demo images."),
@@ -319,6 +324,5 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.command()(similar)
     app.command()(recommend)
     app.command()(product)
-    app.command()(serve)
     eval_app.command("retrieval")(eval_retrieval)
     eval_app.command("tagging")(eval_tagging)
