@@ -35,6 +35,21 @@ class Settings(BaseModel):
     max_image_pixels: int = 64_000_000
     batch_size: int = 64
     seed: int = 0
+    # API safety (issue 12): bounds checked before a request costs anything, per-key throttles, CORS, jobs.
+    api_max_body_bytes: int = 8 * 1024 * 1024  # JSON bodies (a ticket photo travels base64 inside one)
+    api_max_upload_bytes: int = 512 * 1024 * 1024  # catalog uploads (multipart) to /catalog/ingest and /jobs/ingest
+    api_max_query_chars: int = 2000  # a search query or a text to check longer than this is refused (422)
+    api_max_text_chars: int = 100_000  # any other single JSON string (ad copy, a ticket message …)
+    api_max_items: int = 10_000  # longest JSON list in one request (ids, events, basket items …)
+    api_max_json_depth: int = 32  # deepest JSON nesting accepted
+    api_max_catalog_rows: int = 1_000_000  # rows in one uploaded catalog
+    api_rate_per_minute: float = 60.0  # LLM/media requests per key (token bucket refill)
+    api_rate_burst: int = 10  # … and the bucket's size
+    api_max_concurrent: int = 2  # LLM/media requests in flight per key
+    api_cors_origins: str = ""  # comma-separated origins allowed by CORS; empty = CORS off
+    api_public_docs: bool = False  # serve /docs and /openapi.json without a key even when auth is on
+    api_graceful_shutdown_s: int = 10  # how long `serve` lets requests finish after SIGTERM
+    jobs_workers: int = 1  # background job threads in the server
 
     @property
     def db_path(self) -> Path:

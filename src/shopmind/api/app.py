@@ -1,32 +1,96 @@
-"""The FastAPI application: routers per capability, typed errors, OpenAPI docs at /docs."""
+"""The FastAPI application: routers per capability, typed errors, OpenAPI docs at /docs.
+
+In front of the routes, outermost first: CORS (only when origins are configured), API-key auth
+(`api/auth.py`), body-size bounds and per-key throttles (`api/limits.py`). Long operations run
+as jobs on a runner started in the lifespan (`api/jobs.py`, `ops/jobs.py`).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import importlib
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from shopmind import __version__
-from shopmind.api.errors import install_error_handlers
+from shopmind.api.auth import AuthMiddleware, required_role
+from shopmind.api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from shopmind.api.limits import BodyLimitMiddleware, ThrottleMiddleware, json_bounds
+from shopmind.config import Settings, get_settings
 
 
 # Each capability's routes live in `shopmind.api.<name>` as `router`.
-ROUTERS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate")
+ROUTERS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate", "jobs", "auth")
+
+_SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer smk_…"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
 
 
-def create_app() -> FastAPI:
+def _openapi_with_auth(app: FastAPI, settings: Settings):
+    """The generated spec plus the key schemes and each operation's required role (`x-required-role`)."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(_SECURITY_SCHEMES)
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                role = required_role(method.upper(), path, public_docs=settings.api_public_docs)
+                operation["x-required-role"] = role or "none"
+                operation["security"] = [] if role is None else [{"bearer": []}, {"apiKey": []}]
+        app.openapi_schema = schema
+        return schema
+
+    return build
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings come from `shopmind.config.get_settings()` (SHOPMIND_* env)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from shopmind.api.jobs import start_runner
+
+        runner = start_runner(settings)
+        app.state.job_runner = runner
+        try:
+            yield
+        finally:
+            runner.stop()
+
     app = FastAPI(
         title="shopmind",
         version=__version__,
-        description="Multimodal AI content engine for e-commerce: catalog, understanding, search, content, compliance.",
+        description="Multimodal AI content engine for e-commerce: catalog, understanding, search, content, compliance.\n\n"
+                    "Once an API key exists (`shopmind keys create`), every route but `/health` needs "
+                    "`Authorization: Bearer KEY` or `X-API-Key: KEY`; each operation's `x-required-role` says which role.",
+        dependencies=[Depends(json_bounds)],
+        lifespan=lifespan,
     )
+    app.state.settings = settings
     install_error_handlers(app)
-    import importlib
-
     for name in ROUTERS:
-        app.include_router(importlib.import_module(f"shopmind.api.{name}").router)
+        app.include_router(importlib.import_module(f"shopmind.api.{name}").router, responses=COMMON_ERROR_RESPONSES)
 
-    @app.get("/health", tags=["meta"])
+    @app.get("/health", tags=["meta"], responses=COMMON_ERROR_RESPONSES)
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    app.openapi = _openapi_with_auth(app, settings)  # type: ignore[method-assign]
+    # add_middleware puts each new one outside the previous: this reads innermost → outermost.
+    app.add_middleware(ThrottleMiddleware, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(AuthMiddleware, home=settings.home, public_docs=settings.api_public_docs)
+    origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
+    if origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
     return app

@@ -30,8 +30,8 @@ class ScriptRequest(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["zh"], examples=[["zh", "en", "ja"]])
     duration_min: float = Field(60, ge=1, le=1440)
     variants: int = Field(1, ge=1, le=1000)
-    audience: str = "general"
-    host: str = "主播"
+    audience: str = Field("general", min_length=1, max_length=100)
+    host: str = Field("主播", min_length=1, max_length=100, pattern=r"\S", description="The host's name or persona (not empty).")
     seed: int = 0
     rates: dict[str, Any] | None = Field(None, examples=[{"base": "CNY", "rates": {"USD": 0.14, "JPY": 21}}])
     markdown: bool = Field(False, description="Also return the Markdown run sheet.")

@@ -28,6 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shopmind.errors import BadInput
 
 CENT = Decimal("0.01")
+# Largest amount (price, threshold, saving) accepted: far above any real basket, and small enough
+# that sums and products of it stay exact in Decimal's 28 digits (1e30 made quantize() raise).
+MAX_AMOUNT = Decimal("1e12")
+MAX_QTY = 1_000_000
 
 
 def to_cents(value: Decimal) -> Decimal:
@@ -73,6 +77,8 @@ class TieredReduction(_Promo):
         for threshold, amount in v:
             if threshold < 0 or amount <= 0:
                 raise ValueError("tier thresholds must be >= 0 and amounts > 0")
+            if threshold > MAX_AMOUNT or amount > MAX_AMOUNT:
+                raise ValueError(f"tier thresholds and amounts must be at most {MAX_AMOUNT}")
         return sorted(v)
 
 
@@ -80,19 +86,19 @@ class EveryReduction(_Promo):
     """Platform 每满X减Y, repeating, optionally capped (上不封顶 when cap is None)."""
 
     kind: Literal["platform_every"] = "platform_every"
-    every: Decimal = Field(..., gt=0)
-    amount: Decimal = Field(..., gt=0)
-    cap: Decimal | None = Field(None, gt=0)
+    every: Decimal = Field(..., gt=0, le=MAX_AMOUNT)
+    amount: Decimal = Field(..., gt=0, le=MAX_AMOUNT)
+    cap: Decimal | None = Field(None, gt=0, le=MAX_AMOUNT)
 
 
 class StoreCoupon(_Promo):
     """A store coupon: either `amount` off above `threshold`, or `percent_off` (capped) above it."""
 
     kind: Literal["coupon"] = "coupon"
-    threshold: Decimal = Field(Decimal(0), ge=0)
-    amount: Decimal | None = Field(None, gt=0)
+    threshold: Decimal = Field(Decimal(0), ge=0, le=MAX_AMOUNT)
+    amount: Decimal | None = Field(None, gt=0, le=MAX_AMOUNT)
     percent_off: Decimal | None = Field(None, gt=0, lt=100)
-    cap: Decimal | None = Field(None, gt=0, description="Largest saving of a percent coupon.")
+    cap: Decimal | None = Field(None, gt=0, le=MAX_AMOUNT, description="Largest saving of a percent coupon.")
     exclusive: bool = Field(False, description="Must be used alone: no other coupon, no platform 满减.")
     stacks_with_platform: bool = True
 
@@ -122,7 +128,7 @@ class Gift(_Promo):
     """A gift with purchase above a post-discount threshold; it changes no price."""
 
     kind: Literal["gift"] = "gift"
-    threshold: Decimal = Field(Decimal(0), ge=0)
+    threshold: Decimal = Field(Decimal(0), ge=0, le=MAX_AMOUNT)
     gift_zh: str
     gift_en: str
     gift_ja: str | None = None
@@ -169,8 +175,8 @@ class BasketItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str
-    unit_price: Decimal = Field(..., ge=0)
-    qty: int = Field(1, ge=1)
+    unit_price: Decimal = Field(..., ge=0, le=MAX_AMOUNT)
+    qty: int = Field(1, ge=1, le=MAX_QTY)
     title: str = ""
 
     @field_validator("unit_price")

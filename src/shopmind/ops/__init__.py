@@ -1,0 +1,1 @@
+"""Operations: the named workflows the CLI, the API and jobs share (interfaces only parse and print)."""
