@@ -111,7 +111,8 @@ def _ingest_job(params: dict[str, Any], ctx) -> dict[str, Any]:
     total = count_catalog_rows(catalog)
     images = Path(params["images"]) if params.get("images") else None
     advance = _counter(ctx.progress, "ingest", total)
-    report = ingest_catalog(_job_store(), catalog, images=images, progress=advance)
+    # Jobs ingest API uploads only: the catalog may not name server files (images come from the upload).
+    report = ingest_catalog(_job_store(), catalog, images=images, progress=advance, allow_paths=False)
     return report.model_dump(mode="json")
 
 
