@@ -12,9 +12,10 @@ router = APIRouter(prefix="/compliance", tags=["compliance"], responses=ERROR_RE
 
 
 class CheckRequest(BaseModel):
-    text: str = Field(..., description="Ad copy (zh or en).")
-    category: str | None = Field(None, description="Product category (food, cosmetics, apparel, health_products, …).")
+    text: str = Field(..., description="Ad copy (zh, en; best-effort ja/ko/fr/de/es; other languages come back `unchecked`).")
+    category: str | None = Field(None, description="Product category (food, cosmetics, apparel, health_products, education, real_estate, finance, …).")
     price_context: PriceContext | None = Field(None, description="Price history and promotion window, if known.")
+    facts: dict[str, str] | None = Field(None, description="Product facts (attribute → value), e.g. registration numbers and approved functions.")
 
 
 class RewriteRequest(CheckRequest):
@@ -24,11 +25,11 @@ class RewriteRequest(CheckRequest):
 @router.post("/check", response_model=ComplianceReport)
 def check_route(req: CheckRequest) -> ComplianceReport:
     """Findings with exact spans, legal basis, why (zh/en) and a suggested rewrite."""
-    return check(req.text, category=req.category, price_context=req.price_context)
+    return check(req.text, category=req.category, price_context=req.price_context, facts=req.facts)
 
 
 @router.post("/rewrite", response_model=RewriteResult)
 def rewrite_route(req: RewriteRequest) -> RewriteResult:
     """The text with violating spans replaced or dropped, re-checked clean."""
     return rewrite(req.text, category=req.category, price_context=req.price_context,
-                   include_borderline=req.include_borderline)
+                   include_borderline=req.include_borderline, facts=req.facts)

@@ -1,10 +1,15 @@
-"""Rewrite: replace each violating span with its rule's wording (or drop the clause), then re-check.
+"""Rewrite: neutralise each violating span with its rule's wording (or drop the clause), then re-check.
 
+Rule rewrites only drop or neutralise (顶级面料 → 面料, 最舒适 → 很舒适); they never add a claim such as
+"广受好评" that the product facts do not back (a unit test audits every rewrite in the rule data).
 Re-checking after every pass is what guarantees the output is clean: a replacement could itself create a
 new hit, and overlapping fixes are deferred to the next pass.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from shopmind.compliance.engine import check, fix_region, scan, to_finding
 from shopmind.compliance.models import PriceContext, RewriteResult
@@ -14,7 +19,7 @@ MAX_PASSES = 4
 
 
 def rewrite(text: str, category: str | None = None, price_context: PriceContext | dict | None = None,
-            include_borderline: bool = False) -> RewriteResult:
+            include_borderline: bool = False, facts: Mapping[str, Any] | None = None) -> RewriteResult:
     """Return the text with violations (and optionally borderline findings) fixed, and what was fixed."""
     if isinstance(price_context, dict):
         price_context = PriceContext.model_validate(price_context)
@@ -23,7 +28,7 @@ def rewrite(text: str, category: str | None = None, price_context: PriceContext 
     for passes in range(1, MAX_PASSES + 1):
         if not current.strip():
             break
-        targets = [h for h in scan(current, category, price_context) if h.severity in wanted]
+        targets = [h for h in scan(current, category, price_context, facts=facts) if h.severity in wanted]
         if not targets:
             passes -= 1
             break
@@ -38,5 +43,5 @@ def rewrite(text: str, category: str | None = None, price_context: PriceContext 
             limit = left
     remaining: list[Finding] = []
     if current.strip():
-        remaining = [f for f in check(current, category, price_context).findings if f.severity in wanted]
+        remaining = [f for f in check(current, category, price_context, facts=facts).findings if f.severity in wanted]
     return RewriteResult(original=text, text=current, fixed=fixed, remaining=remaining, passes=passes)
