@@ -99,7 +99,7 @@ def export(
     max_rejected_rating: int = typer.Option(2, help="Ratings at or below this become `rejected`."),
     product: Optional[str] = typer.Option(None, "--product", help="Only this product's feedback."),
 ) -> None:
-    """Export instruction/input/output[/rejected] JSON lines for fine-tuning."""
+    """Export instruction, input and output JSON lines for fine-tuning (plus `rejected` when a low rating exists)."""
     from shopmind.feedback import export_dataset
 
     report = export_dataset(_store(), path, min_rating=min_rating, max_rejected_rating=max_rejected_rating,
