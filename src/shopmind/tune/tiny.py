@@ -1,0 +1,59 @@
+"""A tiny randomly initialised Qwen2-architecture model with a byte-level BPE tokenizer and a
+ChatML template, built offline in seconds. Tests train, resume, export and serve it through the
+same code paths as the real base model; nothing here is used for real copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+          "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+CORPUS = [
+    "简约而不简单的牛仔外套，白色的衣身十分百搭。", "类型#上衣*材质#牛仔布*颜色#白色*风格#简约",
+    "嘻哈玩转童年，出街还是要靠卫衣来装酷哦！", "system user assistant JSON description",
+    "你是一名严谨的电商文案编辑。只根据下面给出的商品事实写作。", "连衣裙 半身裙 显瘦 百搭 舒适 透气 柔软",
+    "Write product copy from the facts. {\"description\": \"...\"}", "0123456789 ，。！？、：；（）",
+]
+
+
+def build_tokenizer(out: Path, vocab_size: int = 600):
+    """Train a byte-level BPE on a few strings and save it as a fast tokenizer with a chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(CORPUS * 4, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   bos_token=None, unk_token=None)
+    fast.chat_template = CHATML
+    out.mkdir(parents=True, exist_ok=True)
+    fast.save_pretrained(str(out))
+    return fast
+
+
+def build_tiny_qwen2(out: Path, *, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
+    """Save a tiny Qwen2ForCausalLM + tokenizer under `out` (HF layout) and return `out`."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    out = Path(out)
+    tok = build_tokenizer(out)
+    cfg = Qwen2Config(vocab_size=len(tok), hidden_size=hidden, intermediate_size=hidden * 2,
+                      num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=1,
+                      max_position_embeddings=512, rms_norm_eps=1e-6, rope_theta=10000.0,
+                      tie_word_embeddings=False, bos_token_id=None, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id)
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(cfg)
+    with torch.no_grad():  # larger than default init so a few steps visibly move the logits
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.2)
+    model.save_pretrained(str(out))
+    return out
