@@ -112,6 +112,15 @@ def superlative_span(clause: str, offset: int) -> tuple[int, int, str]:
     return offset, offset + 1, ""
 
 
+def _ranks_product(rest: str, nouns: tuple[str, ...]) -> bool:
+    """True when the words after 最为/最是 are a short adjective + 的 + a noun naming goods (单品, 选择)."""
+    de = rest.find("的")
+    if de < 1 or de > 6:
+        return False
+    tail = rest[de + 1:]
+    return any(tail.startswith(n) or tail[2:].startswith(n) or tail[:6].endswith(n) for n in nouns)
+
+
 def classify_superlative(text: str, start: int, cfg: SuperlativeConfig) -> tuple[str | None, int, int]:
     """Judge one 最 at `start`: (severity or None when not a claim, span start, span end) in text offsets."""
     if in_exception(text, start, start + 1, cfg.not_a_claim):
@@ -124,9 +133,18 @@ def classify_superlative(text: str, start: int, cfg: SuperlativeConfig) -> tuple
     if not word.strip():
         return None, span_start, span_end
     before, after = clause[:rel], clause[rel + 1:]
-    if in_exception(text, start, start + 1, cfg.degree_compounds) or any(
-        word.startswith(a) for a in cfg.descriptive_adjectives
-    ):
+    copula = next((c for c in cfg.copula_compounds if clause.startswith(c, rel)), "")
+    # The adjective after 最 (or after 最为/最是): descriptive ones (最简单, 最为基础) do not rank.
+    adjective = after[len(copula) - 1:] if copula else word
+    if any(adjective.startswith(a) for a in cfg.descriptive_adjectives):
+        return "borderline", span_start, span_end
+    if any(m in after for m in cfg.within_product_after):
+        return "borderline", span_start, span_end
+    if any(v in before for v in cfg.effect_verbs_before):
+        return "borderline", span_start, span_end
+    if copula and _ranks_product(after[len(copula) - 1:], cfg.ranking_nouns):
+        return "violation", span_start, span_end  # 最为实穿的单品: a category-level ranking
+    if in_exception(text, start, start + 1, cfg.degree_compounds):
         return "borderline", span_start, span_end
     if any(m in after for m in cfg.within_product_after):
         return "borderline", span_start, span_end

@@ -89,6 +89,10 @@ def _judge_rule(rule: Rule, text: str, folded: str, start: int, end: int, catego
     severity, why_zh, why_en = rule.severity, rule.why_zh, rule.why_en
     if severity == "violation" and any(fold(p) in clause for p in rule.borderline_context):
         severity = "borderline"
+    if severity == "violation" and rule.borderline_sentence_context:
+        s_left, s_right = ctxmod.sentence_bounds(text, start, end)
+        if any(p in folded[s_left:s_right] for p in rule.borderline_sentence_context):
+            severity = "borderline"
     if category is not None and category in rule.by_category:
         severity = rule.by_category[category]
         if severity == "skip":

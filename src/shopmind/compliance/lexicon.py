@@ -46,6 +46,7 @@ class Rule:
     skip_before: tuple[str, ...] = ()
     skip_context: tuple[str, ...] = ()
     borderline_context: tuple[str, ...] = ()
+    borderline_sentence_context: tuple[str, ...] = ()  # literal-truth cues anywhere in the sentence (每件染色不同)
     by_category: dict[str, str] = field(default_factory=dict)
     rewrites: dict[str, str] = field(default_factory=dict)  # per-term wording, folded term -> replacement
     handler: str | None = None
@@ -72,6 +73,8 @@ class SuperlativeConfig:
     descriptive_adjectives: tuple[str, ...]
     within_product_after: tuple[str, ...]
     effect_verbs_before: tuple[str, ...]
+    copula_compounds: tuple[str, ...] = ()  # 最为/最是: degree words, unless they rank a product noun
+    ranking_nouns: tuple[str, ...] = ()  # 单品, 选择 …: "最为实穿的单品" ranks the product among goods
 
 
 @dataclass
@@ -108,7 +111,8 @@ def _parse_rule(entry: dict, language: str) -> Rule:
         source=entry.get("source", ""), terms=_tuple(entry, "terms"), why_zh=entry["why_zh"], why_en=entry["why_en"],
         rewrite=entry.get("rewrite"), language=language, exceptions=_tuple(entry, "exceptions"),
         skip_before=_tuple(entry, "skip_before"), skip_context=_tuple(entry, "skip_context"),
-        borderline_context=_tuple(entry, "borderline_context"), by_category=dict(entry.get("by_category") or {}),
+        borderline_context=_tuple(entry, "borderline_context"),
+        borderline_sentence_context=_tuple(entry, "borderline_sentence_context"), by_category=dict(entry.get("by_category") or {}),
         rewrites={fold(normalise_term(str(k))): str(v) for k, v in (entry.get("rewrites") or {}).items()},
         handler=entry.get("handler"), today_terms=_tuple(entry, "today_terms"),
         unverified_why_zh=entry.get("unverified_why_zh", ""), unverified_why_en=entry.get("unverified_why_en", ""),
@@ -124,6 +128,7 @@ def _parse_superlative(entry: dict) -> SuperlativeConfig:
         descriptive_adjectives=_tuple(entry, "descriptive_adjectives"),
         within_product_after=_tuple(entry, "within_product_after"),
         effect_verbs_before=_tuple(entry, "effect_verbs_before"),
+        copula_compounds=_tuple(entry, "copula_compounds"), ranking_nouns=_tuple(entry, "ranking_nouns"),
     )
 
 
