@@ -230,6 +230,23 @@ class CatalogStore:
         sql = "SELECT id FROM products" + (" WHERE " + " AND ".join(where) if where else "")
         return {r[0] for r in self.conn().execute(sql, args)}
 
+    def has_field(self, field: str) -> bool:
+        """True for a core column, or an attribute key that at least one product has (or an empty catalog)."""
+        if field in {"id", "title", "description", "price", "category"}:
+            return True
+        path = "$." + json.dumps(field)
+        row = self.conn().execute(
+            "SELECT 1 FROM products WHERE json_extract(attributes, ?) IS NOT NULL LIMIT 1", (path,)
+        ).fetchone()
+        return row is not None or self.count_products() == 0
+
+    def field_names(self, limit: int = 200) -> list[str]:
+        """Core columns plus the attribute keys in the catalog (sorted), for error messages and UIs."""
+        rows = self.conn().execute(
+            "SELECT DISTINCT j.key FROM products, json_each(products.attributes) AS j ORDER BY j.key LIMIT ?", (limit,)
+        ).fetchall()
+        return ["id", "title", "description", "price", "category"] + [r[0] for r in rows]
+
     def count_products(self) -> int:
         return self.conn().execute("SELECT COUNT(*) FROM products").fetchone()[0]
 

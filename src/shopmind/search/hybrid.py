@@ -81,6 +81,14 @@ class SearchEngine:
             return None
         return self.store.filter_ids(filters)
 
+    def _check_filter_fields(self, filters: list[Filter] | None) -> None:
+        """A misspelt field would match nothing and look like "no such products": say so instead."""
+        unknown = [f.field for f in filters or [] if not self.store.has_field(f.field)]
+        if unknown:
+            known = self.store.field_names()
+            raise BadInput(f"unknown filter field(s) {', '.join(map(repr, unknown))}; known fields: {', '.join(known)}",
+                           detail={"unknown": unknown, "known_fields": known})
+
     def _vector_search(self, name: str, vec, filters: list[Filter], allowed: set[str] | None,
                        restrict_ids: list[str] | None) -> list[tuple[str, float]]:
         """Push filters into the vector engine when it can; otherwise restrict to the ids SQLite allowed."""
@@ -107,6 +115,7 @@ class SearchEngine:
             raise BadInput("k must be between 1 and 1000")
         if mode not in {"hybrid", "image", "text"}:
             raise BadInput(f"unknown mode {mode!r} (hybrid, image, text)")
+        self._check_filter_fields(filters)
         self._ensure_ready(mode)
         started = time.perf_counter()
         filters = filters or []
