@@ -12,7 +12,9 @@ from shopmind.domain import Product
 from shopmind.errors import BadInput
 from shopmind.media.layout import RATIOS, foreground_mask, mask_box, wrap_text
 from shopmind.media.fonts import font
-from shopmind.media.poster import default_copy, render_poster
+from shopmind.compliance import check
+from shopmind.media.copy import MediaCopy, publishable_copy, template_copy
+from shopmind.media.poster import render_poster
 from tests.unit.cli_app import area_app
 
 
@@ -63,18 +65,40 @@ def test_overrides_and_bad_options():
         render_poster(PRODUCT, product_photo(), ratio="2:1")
 
 
-def test_default_copy_skips_empty_attributes():
-    head, points = default_copy(Product(id="x", title="T", attributes={"a": "NA", "b": "cotton"}, description="Soft. Warm"))
-    assert head == "T" and points == ["Soft", "Warm", "b: cotton"]
+def test_overrides_are_guarded_and_nothing_violating_renders():
+    _, result = render_poster(PRODUCT, product_photo(), headline="全网第一 最低价 治疗失眠", points=["国家级品质", "真丝"])
+    drawn = " ".join([result.headline, *result.points])
+    for word in ("全网第一", "最低价", "治疗", "失眠", "国家级"):
+        assert word not in drawn
+    assert check(result.headline).verdict != "violation" and result.rewritten and result.findings
+    # a MediaCopy built by hand cannot smuggle a violation past the last gate
+    forged = MediaCopy(headline="全网第一的连衣裙", points=[], language="zh", source="template")
+    with pytest.raises(BadInput):
+        render_poster(PRODUCT, product_photo(), copy=forged)
 
 
-def test_default_copy_keeps_the_headline_language_and_skips_identifiers():
-    p = Product(id="x", title="红色亚麻连衣裙", description="优雅连衣裙，亚麻面料。A red linen dress.",
-                attributes={"title_en": "Red linen dress", "material": "亚麻", "sku": "A1"})
-    head, points = default_copy(p)
-    assert points[0] == "优雅连衣裙，亚麻面料"  # the headline's language first
-    assert not any("Red linen dress" in x or "A1" in x for x in points)  # identifier columns are not features
-    assert not any(x.startswith("material") for x in points)  # already said by the headline
+def test_template_copy_uses_facts_not_description_headings():
+    p = Product(id="x", title="Nike Men Black Running Shoes", description="Wash Care\nUse mild detergent\nComposition",
+                attributes={"gender": "Men", "usage": "Sports", "baseColour": "Black", "sku": "A1", "a": "NA"})
+    head, points = template_copy(p, "en")
+    assert head == p.title and not any(w in " ".join(points) for w in ("Wash", "detergent", "Composition", "A1", "NA"))
+    head, points = template_copy(p, "zh")
+    assert points == ["颜色：黑色", "适用场景：运动", "适用人群：男士"]  # glossary values, not raw English
+
+
+def test_publishable_copy_falls_back_to_the_template_without_an_llm():
+    class Down:
+        name = "down"
+
+        def complete(self, *a, **k):
+            from shopmind.errors import BackendUnavailable
+            raise BackendUnavailable("no model here")
+
+    mc = publishable_copy(PRODUCT, llm=Down())
+    assert mc.source == "template" and mc.headline == PRODUCT.title and "材质：真丝" in mc.points
+    assert any("template" in n for n in mc.notes)
+    with pytest.raises(Exception):
+        publishable_copy(PRODUCT, llm=Down(), copy="write")
 
 
 def make_catalog(home, tmp_path):
@@ -94,16 +118,16 @@ def make_catalog(home, tmp_path):
     assert report.ingested == 2
 
 
-def _cli():
+def _cli(typed_errors=False):
     from shopmind.cli.media import register
 
-    return area_app(register)
+    return area_app(register, typed_errors=typed_errors)
 
 
 def test_cli_poster(home, tmp_path):
     make_catalog(home, tmp_path)
     out = tmp_path / "poster.jpg"
-    res = CliRunner().invoke(_cli(), ["poster", "p1", "--out", str(out), "--style", "split", "--ratio", "3:4", "--json"])
+    res = CliRunner().invoke(_cli(), ["poster", "p1", "--out", str(out), "--style", "split", "--ratio", "3:4", "--copy", "template", "--json"])
     assert res.exit_code == 0, res.output
     obj = json.loads(res.stdout)
     assert obj["style"] == "split" and Image.open(out).size == (1080, 1440) and Image.open(out).format == "JPEG"
@@ -111,3 +135,26 @@ def test_cli_poster(home, tmp_path):
     assert res.exit_code != 0 and type(res.exception).__name__ == "NotFound"
     res = CliRunner().invoke(_cli(), ["poster", "p2", "--out", str(out)])
     assert res.exit_code != 0 and type(res.exception).__name__ == "NotReady"
+
+
+def test_cli_poster_banned_headline_is_rewritten_or_refused(home, tmp_path, monkeypatch):
+    """The acceptance command: the violating words are never rendered; --strict refuses with exit 2."""
+    monkeypatch.setenv("SHOPMIND_LLM_MODEL", str(tmp_path / "no-such-model.gguf"))  # auto copy: LLM unavailable
+    make_catalog(home, tmp_path)
+    out = tmp_path / "banned.png"
+    res = CliRunner().invoke(_cli(), ["poster", "p1", "--headline", "全网第一 最低价 治疗失眠", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert not any(w in obj["headline"] for w in ("全网第一", "最低价", "治疗", "失眠"))
+    assert {"全网第一", "最低价"} <= {f["span"] for f in obj["findings"]} and obj["rewritten"] and out.exists()
+    out2 = tmp_path / "refused.png"
+    res = CliRunner().invoke(_cli(typed_errors=True), ["poster", "p1", "--headline", "全网第一 最低价 治疗失眠", "--strict",
+                                                      "--out", str(out2), "--json"])
+    assert res.exit_code == 2 and not out2.exists()
+    obj = json.loads(res.stdout)
+    assert obj["refused"] and {"全网第一", "最低价"} <= {f["span"] for f in obj["findings"]}
+    # default copy (no override, no LLM): the grounded template, never description text
+    res = CliRunner().invoke(_cli(), ["poster", "p1", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert obj["copy_source"] == "template" and obj["points"] == ["材质：真丝"]

@@ -41,12 +41,36 @@ def test_narration_script_mentions_price():
     assert en[0].lang == "en" and "20" in en[-1].text
 
 
+def test_narration_is_guarded_and_never_reads_description_headings():
+    p = Product(id="h", title="全网第一 真丝连衣裙", price=299, description="Wash Care\nUse mild detergent",
+                attributes={"材质": "真丝", "功效": "治疗失眠"})
+    said = " ".join(ln.text for ln in narration_script(p))
+    assert "真丝连衣裙" in said and "299" in said
+    for word in ("全网第一", "治疗", "Wash", "detergent"):
+        assert word not in said
+
+
 def test_render_short_square_video(tmp_path):
     r = render_video(PRODUCT, product_photo(), tmp_path / "v.mp4", fmt="square", seconds=2.0, fps=5)
     p = r.probe
     assert (p.width, p.height) == (1080, 1080) and p.duration == pytest.approx(2.0, abs=0.15)
     assert p.has_audio and p.video_codec == "h264" and p.frames == 10
     assert r.script and r.script[0].start == 0.0
+
+
+def test_video_follows_the_narration_with_several_shots(tmp_path):
+    """Default length = narration; one shot per sentence (hero, close-ups, price card); subtitles per sentence."""
+    r = render_video(PRODUCT, product_photo(), tmp_path / "n.mp4", fmt="square", fps=2)
+    assert r.seconds == pytest.approx(r.narration_seconds + 0.8, abs=0.05) and r.narration_coverage > 0.85
+    kinds = [s.kind for s in r.shots]
+    assert kinds[0] == "hero" and kinds[-1] == "price" and "detail" in kinds and len(kinds) == len(r.script) >= 3
+    for shot, line in zip(r.shots[1:], r.script[1:]):
+        assert shot.start == pytest.approx(line.start, abs=1e-3)  # cuts on the sentence boundaries
+    assert [ln.text for ln in r.script][0].startswith("真丝") and "299" in r.script[-1].text
+    assert r.probe.duration == pytest.approx(r.seconds, abs=0.2)
+    # a fixed length longer than the voice: the narration is paced to fill it
+    long = render_video(PRODUCT, product_photo(), tmp_path / "l.mp4", fmt="square", seconds=r.seconds + 4, fps=2, probe=False)
+    assert long.narration_coverage > 0.8
     with pytest.raises(BadInput):
         render_video(PRODUCT, product_photo(), tmp_path / "v.avi", seconds=2)
     with pytest.raises(BadInput):
@@ -62,7 +86,8 @@ def test_cli_video_and_tts(home, tmp_path):
     live.command("tts")(tts_command)
     app.add_typer(live, name="live")
     out = tmp_path / "v.mp4"
-    res = CliRunner().invoke(app, ["video", "p1", "--out", str(out), "--format", "vertical", "--seconds", "1.5", "--fps", "4", "--json"])
+    res = CliRunner().invoke(app, ["video", "p1", "--out", str(out), "--format", "vertical", "--seconds", "1.5", "--fps", "4",
+                                   "--copy", "template", "--json"])
     assert res.exit_code == 0, res.output
     obj = json.loads(res.stdout)
     assert (obj["probe"]["width"], obj["probe"]["height"]) == (1080, 1920) and obj["probe"]["has_audio"]
@@ -71,3 +96,10 @@ def test_cli_video_and_tts(home, tmp_path):
     res = CliRunner().invoke(app, ["live", "tts", str(script), "--out", str(tmp_path / "s.wav"), "--json"])
     assert res.exit_code == 0, res.output
     assert [ln["lang"] for ln in json.loads(res.stdout)["lines"]] == ["zh", "en"]
+    # TTS input is guarded too: the violating words are never spoken; --strict refuses with exit 2
+    res = CliRunner().invoke(app, ["live", "tts", "全网第一的裙子，很好看", "--out", str(tmp_path / "g.wav"), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert "全网第一" not in obj["lines"][0]["text"] and obj["guard"]["rewritten"] and obj["guard"]["findings"]
+    res = CliRunner().invoke(app, ["live", "tts", "全网第一的裙子", "--strict", "--out", str(tmp_path / "h.wav"), "--json"])
+    assert res.exit_code == 2 and json.loads(res.stdout)["refused"] and not (tmp_path / "h.wav").exists()

@@ -21,7 +21,7 @@ def _emit(obj: dict, as_json: bool, human: str) -> None:
         err.print(human)
 
 
-def _product_and_image(product_id: str):
+def _product_image_store(product_id: str):
     from shopmind.catalog.store import open_store
     from shopmind.config import get_settings
 
@@ -30,6 +30,11 @@ def _product_and_image(product_id: str):
     path = store.image_file(product_id)
     if path is None or not path.is_file():
         raise NotReady(f"product {product_id!r} has no stored image; ingest one first")
+    return product, path, store
+
+
+def _product_and_image(product_id: str):
+    product, path, _ = _product_image_store(product_id)
     return product, path
 
 
@@ -52,38 +57,72 @@ def redact(
     _emit(report.model_dump(), as_json, f"[green]redacted[/] {len(report.redactions)} region(s) ({kinds}) → {out}")
 
 
+def _copy_for(product, store, *, headline, points, copy, language, strict):
+    from shopmind.media.copy import publishable_copy
+
+    return publishable_copy(product, language=language, headline=headline, points=points or None, copy=copy,
+                            mode="refuse" if strict else "rewrite", store=store)
+
+
+def _refuse(copy, as_json: bool) -> None:
+    """A strict refusal: the findings (JSON on stdout or lines on stderr) and exit code 2."""
+    obj = {"refused": True, "passed": False, "findings": [f.model_dump(mode="json") for f in copy.findings]}
+    if as_json:
+        print(json.dumps(obj, ensure_ascii=False))
+    else:
+        err.print("[red]refused[/]: the copy does not pass the 广告法/fact guard")
+        for f in copy.findings:
+            err.print(f"  [{f.severity}] {f.span!r}: {f.why_zh} / {f.why_en}")
+    raise typer.Exit(2)
+
+
 def poster(
     product_id: str = typer.Argument(..., help="Catalog product id."),
     out: Path = typer.Option(..., "--out", "-o", help="Poster file (.png or .jpg)."),
     style: str = typer.Option("minimal", help="minimal | bold | split"),
     ratio: str = typer.Option("3:4", help="1:1 | 3:4 | 9:16"),
-    headline: Optional[str] = typer.Option(None, help="Override the headline (default: product title)."),
-    point: Optional[list[str]] = typer.Option(None, "--point", help="Selling point (repeatable; default: attributes)."),
+    headline: Optional[str] = typer.Option(None, help="Override the headline (still guarded)."),
+    point: Optional[list[str]] = typer.Option(None, "--point", "--bullets", help="Selling point (repeatable; still guarded)."),
+    copy: str = typer.Option("auto", "--copy", help="auto (write with the LLM, template if unavailable) | write | template."),
+    language: Optional[str] = typer.Option(None, "--language", "-l", help="zh | en (default: the title's language)."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse (exit 2, findings) instead of rewriting violating copy."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Render an ad poster for a product: photo, headline, selling points and price tag."""
+    """Render an ad poster: photo, guarded headline and selling points (generated or grounded template), price tag."""
     from shopmind.media.poster import make_poster
 
-    product, path = _product_and_image(product_id)
-    result = make_poster(product, path, out, style=style, ratio=ratio, headline=headline, points=point or None)
-    _emit(result.model_dump(), as_json, f"[green]poster[/] {result.width}x{result.height} {style} → {out}")
+    product, path, store = _product_image_store(product_id)
+    mc = _copy_for(product, store, headline=headline, points=point, copy=copy, language=language, strict=strict)
+    if mc.refused:
+        _refuse(mc, as_json)
+    result = make_poster(product, path, out, style=style, ratio=ratio, copy=mc)
+    _emit(result.model_dump(), as_json, f"[green]poster[/] {result.width}x{result.height} {style} ({result.copy_source} copy) → {out}")
 
 
 def video(
     product_id: str = typer.Argument(..., help="Catalog product id."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .mp4"),
     fmt: str = typer.Option("vertical", "--format", help="vertical (1080x1920) | square (1080x1080)"),
-    seconds: float = typer.Option(15.0, help="Video length in seconds."),
+    seconds: Optional[float] = typer.Option(None, help="Video length (default: as long as the narration)."),
     fps: int = typer.Option(25, help="Frames per second."),
+    headline: Optional[str] = typer.Option(None, help="Override the headline (still guarded)."),
+    point: Optional[list[str]] = typer.Option(None, "--point", "--bullets", help="Selling point (repeatable; still guarded)."),
+    copy: str = typer.Option("auto", "--copy", help="auto | write | template (see `poster`)."),
+    language: Optional[str] = typer.Option(None, "--language", "-l", help="zh | en (default: the title's language)."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse (exit 2, findings) instead of rewriting violating copy."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Render a narrated product video with pan/zoom, subtitles and a price card."""
-    from shopmind.media.video import render_video
+    """Render a narrated product video: hero, close-up and price shots, guarded narration, per-sentence subtitles."""
     from shopmind.catalog.images import open_image
+    from shopmind.media.video import render_video
 
-    product, path = _product_and_image(product_id)
-    result = render_video(product, open_image(path).image, out, fmt=fmt, seconds=seconds, fps=fps)
-    _emit(result.model_dump(), as_json, f"[green]video[/] {result.width}x{result.height} {seconds}s in {result.render_seconds}s → {out}")
+    product, path, store = _product_image_store(product_id)
+    mc = _copy_for(product, store, headline=headline, points=point, copy=copy, language=language, strict=strict)
+    if mc.refused:
+        _refuse(mc, as_json)
+    result = render_video(product, open_image(path).image, out, fmt=fmt, seconds=seconds, fps=fps, copy=mc)
+    _emit(result.model_dump(), as_json,
+          f"[green]video[/] {result.width}x{result.height} {result.seconds}s, {len(result.shots)} shots, in {result.render_seconds}s → {out}")
 
 
 def nsfw(
@@ -110,10 +149,11 @@ def tts_command(
     script: str = typer.Argument(..., help="Text to speak, or a .json file holding [{text, lang}, ...]."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .wav"),
     lang: str = typer.Option("zh", help="Language when SCRIPT is plain text: zh | en."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse (exit 2, findings) when a line violates, instead of rewriting it."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Synthesise narration to WAV with per-line start/end times (espeak-ng by default)."""
-    from shopmind.media.tts import synthesize_script
+    """Synthesise narration to WAV with per-line start/end times; every line passes the 广告法 guard first."""
+    from shopmind.media.tts import guard_lines, synthesize_script
 
     path = Path(script)
     if script.endswith(".json") and path.is_file():
@@ -126,10 +166,20 @@ def tts_command(
     else:
         lines = [{"text": s.strip(), "lang": lang} for s in script.splitlines() if s.strip()]
     try:
-        narration = synthesize_script(lines, out)
+        spoken, report = guard_lines(lines, mode="refuse" if strict else "rewrite")
     except ValueError as exc:  # pydantic validation of lines
         raise BadInput(f"bad script: {exc}") from None
-    _emit(narration.model_dump(), as_json, f"[green]tts[/] {narration.duration}s audio (rtf {narration.rtf}) → {out}")
+    if report["refused"]:
+        if as_json:
+            print(json.dumps(report, ensure_ascii=False))
+        else:
+            err.print("[red]refused[/]: a line does not pass the 广告法 guard")
+            for f in report["findings"]:
+                err.print(f"  [{f['severity']}] {f['span']!r}: {f['why_zh']}")
+        raise typer.Exit(2)
+    narration = synthesize_script(spoken, out)
+    _emit({**narration.model_dump(), "guard": report}, as_json,
+          f"[green]tts[/] {narration.duration}s audio (rtf {narration.rtf}) → {out}")
 
 
 tts_cmd = tts_command  # alias: the `live` group may attach either name

@@ -4,6 +4,10 @@ Backends sit behind the `TTS` protocol (`shopmind.models.protocols.TTS`); the de
 Debian `espeak-ng` binary run as a subprocess (rule-based, offline, zh `cmn` + en). A neural
 voice (e.g. piper, GPL, kept out-of-process) can be plugged in by registering another backend.
 Timings let the video burn subtitles in sync with the voice.
+
+Nothing is spoken unchecked: `synthesize_script` passes every line through `compliance.guard`
+(rewrite mode) first, whoever the caller — video, live studio, anchor or the `tts` command. A line
+the guard empties is not spoken; the remaining lines keep their original `index`.
 """
 
 from __future__ import annotations
@@ -103,6 +107,28 @@ def _resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
     return np.interp(x, np.arange(data.size), data.astype(np.float32)).astype("<i2")
 
 
+def guard_lines(lines: list[ScriptLine] | list[dict], mode: str = "rewrite") -> tuple[list[ScriptLine], dict]:
+    """Every line through the guard. Returns the lines that may be spoken (rewritten where needed;
+    emptied lines left out) and a report: passed, refused, rewritten, dropped indexes, findings."""
+    from shopmind.compliance.guard import guard  # lazy: this module is also a models-layer backend
+
+    items = [ln if isinstance(ln, ScriptLine) else ScriptLine.model_validate(ln) for ln in lines]
+    kept: list[ScriptLine] = []
+    report: dict = {"passed": True, "refused": False, "rewritten": False, "dropped": [], "findings": [], "kept_index": []}
+    for i, ln in enumerate(items):
+        g = guard(ln.text, mode=mode)  # type: ignore[arg-type]
+        report["findings"] += [f.model_dump(mode="json") for f in g.findings]
+        report["rewritten"] |= g.rewritten
+        report["refused"] |= g.refused
+        report["passed"] &= g.passed
+        if g.passed and g.text.strip():
+            kept.append(ScriptLine(text=g.text, lang=ln.lang))
+            report["kept_index"].append(i)
+        else:
+            report["dropped"].append(i)
+    return kept, report
+
+
 def synthesize_script(
     lines: list[ScriptLine] | list[dict],
     out_wav: str | Path,
@@ -111,10 +137,16 @@ def synthesize_script(
     gap: float = 0.25,
     tts: object | None = None,
 ) -> Narration:
-    """Speak every line in order with `gap` seconds of silence between, into one 16-bit mono WAV."""
-    items = [ln if isinstance(ln, ScriptLine) else ScriptLine.model_validate(ln) for ln in lines]
-    if not items:
+    """Speak every line that passes the guard, in order, with `gap` seconds of silence between,
+    into one 16-bit mono WAV."""
+    raw = [ln if isinstance(ln, ScriptLine) else ScriptLine.model_validate(ln) for ln in lines]
+    if not raw:
         raise BadInput("the script has no lines")
+    items, report = guard_lines(raw)
+    if not items:
+        raise BadInput("no line of the script passes the 广告法 guard",
+                       detail={"findings": report["findings"]})
+    original_index = report["kept_index"]
     engine = tts or get("tts", backend)
     out_wav = Path(out_wav)
     out_wav.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +162,7 @@ def synthesize_script(
             data, rate = _read_mono(part)
             data = _resample(data, rate, SAMPLE_RATE)
             dur = data.size / SAMPLE_RATE
-            timings.append(LineTiming(index=i, text=line.text, lang=line.lang, start=round(cursor, 3), end=round(cursor + dur, 3)))
+            timings.append(LineTiming(index=original_index[i], text=line.text, lang=line.lang, start=round(cursor, 3), end=round(cursor + dur, 3)))
             pieces.extend([data, silence])
             cursor += dur + gap
     synth = time.perf_counter() - t0

@@ -1,4 +1,8 @@
-"""Short product videos: Ken Burns pan/zoom over the photo, burned-in subtitles, narration, price card.
+"""Short product videos: several shots (hero, close-ups, variants, price card), narration, subtitles.
+
+The copy is `media.copy.publishable_copy` (generated or a grounded template, every line guarded);
+shots follow the narration line by line, subtitles are timed per sentence from the TTS durations,
+and the video is as long as the narration (or the narration is paced to fill a fixed length).
 
 Why this pipeline: frames are composed with numpy/OpenCV/PIL (CJK subtitles need a real font) and
 piped raw into the ffmpeg binary bundled by `imageio-ffmpeg`, so no system ffmpeg and no temp
@@ -23,8 +27,10 @@ from shopmind.domain import Product
 from shopmind.errors import BackendUnavailable, BadInput
 from shopmind.media import fonts
 from shopmind.media.layout import border_colour, fit_contain, fit_text, foreground_mask, mask_box
-from shopmind.media.poster import ACCENT, default_copy, price_label
-from shopmind.media.tts import LineTiming, ScriptLine, synthesize_script
+from shopmind.compliance.guard import guard
+from shopmind.media.copy import MediaCopy, publishable_copy
+from shopmind.media.poster import ACCENT, price_label
+from shopmind.media.tts import MAX_LINE_CHARS, LineTiming, ScriptLine, synthesize_script
 
 VideoFormat = Literal["vertical", "square"]
 FORMATS: dict[str, tuple[int, int]] = {"vertical": (1080, 1920), "square": (1080, 1080)}
@@ -52,6 +58,9 @@ class VideoResult(BaseModel):
     render_seconds_per_video_second: float
     tts_rtf: float
     probe: VideoProbe | None = None
+    shots: list["Shot"] = []
+    narration_seconds: float = 0.0
+    narration_coverage: float = 0.0  # end of the last spoken line / video length
 
 
 def ffmpeg_exe() -> str:
@@ -62,16 +71,27 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def narration_script(product: Product, max_points: int = 3) -> list[ScriptLine]:
-    """What the voice says (and the subtitles show): title, selling points, price."""
-    head, points = default_copy(product, max_points=max_points)
-    lang = "zh" if re.search(r"[\u4e00-\u9fff]", head) else "en"
-    lines = [ScriptLine(text=head[:120], lang=lang)]
-    lines += [ScriptLine(text=p.replace("：", "，").replace(": ", ", ")[:120], lang=lang) for p in points]
+def narration_script(product: Product, copy: MediaCopy | None = None, max_points: int = 3) -> list[ScriptLine]:
+    """What the voice says and the subtitles show, one sentence a line: headline, points, price.
+
+    Every line passes the guard (rewrite mode); a line the guard empties is left out."""
+    copy = copy or publishable_copy(product, copy="template", max_points=max_points)
+    lang = "zh" if copy.language == "zh" else "en"
+    texts = [copy.headline[:120]]
+    for p in copy.points[:max_points]:
+        said = p.replace("：", "，").replace(": ", ", ")
+        texts += [s for s in re.split(r"(?<=[。！？!?])\s*", said) if s.strip()]
     price = price_label(product.price)
     if price:
         amount = price.lstrip("¥")
-        lines.append(ScriptLine(text=f"到手价 {amount} 元" if lang == "zh" else f"Now only {amount} yuan", lang=lang))
+        texts.append(f"到手价 {amount} 元" if lang == "zh" else f"The price is {amount} yuan")
+    lines = []
+    for text in texts:
+        g = guard(text[:MAX_LINE_CHARS], product=product)
+        if g.passed and g.text.strip():
+            lines.append(ScriptLine(text=g.text, lang=lang))
+    if not lines:
+        raise BadInput("nothing in the video copy passes the guard")
     return lines
 
 
@@ -105,21 +125,97 @@ def _ease(t: float) -> float:
     return 0.5 - 0.5 * np.cos(np.pi * min(1.0, max(0.0, t)))
 
 
+def _cover(img: Image.Image, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+    """img[box] grown to the aspect of `size` (within the image) and resized to it."""
+    x1, y1, x2, y2 = box
+    target = size[0] / size[1]
+    w, h = x2 - x1, y2 - y1
+    if w / max(h, 1) > target:
+        h = min(img.height, int(round(w / target)))
+    else:
+        w = min(img.width, int(round(h * target)))
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    left = int(np.clip(cx - w / 2, 0, img.width - w))
+    top = int(np.clip(cy - h / 2, 0, img.height - h))
+    return np.asarray(img.crop((left, top, left + w, top + h)).resize(size, Image.LANCZOS))
+
+
+class Shot(BaseModel):
+    """One camera set-up: what it shows and when (the narration line it covers)."""
+
+    kind: Literal["hero", "detail", "variant", "price"]
+    start: float
+    end: float
+    region: list[int] | None = None  # the source crop, for detail shots
+
+
+def _detail_regions(box: tuple[int, int, int, int], n: int) -> list[tuple[int, int, int, int]]:
+    """`n` close-ups inside the product box: upper, middle, lower, then left and right halves."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    cands = [(x1 + w * 0.15, y1, x2 - w * 0.15, y1 + h * 0.5), (x1 + w * 0.15, y1 + h * 0.25, x2 - w * 0.15, y1 + h * 0.75),
+             (x1 + w * 0.15, y1 + h * 0.5, x2 - w * 0.15, y2), (x1, y1 + h * 0.2, x1 + w * 0.6, y2 - h * 0.2),
+             (x2 - w * 0.6, y1 + h * 0.2, x2, y2 - h * 0.2)]
+    return [tuple(int(v) for v in cands[i % len(cands)]) for i in range(n)]  # type: ignore[misc]
+
+
+def plan_shots(timings: list[LineTiming], seconds: float, has_price: bool, n_variants: int = 0) -> list[Shot]:
+    """Shots follow the narration: the headline on the hero shot, each point on a close-up (or a
+    colour/variant photo when there are any), the price line on the price card."""
+    shots: list[Shot] = []
+    details = 0
+    for i, t in enumerate(timings):
+        start = 0.0 if i == 0 else t.start
+        end = timings[i + 1].start if i + 1 < len(timings) else seconds
+        if i == 0:
+            kind = "hero"
+        elif has_price and i == len(timings) - 1:
+            kind = "price"
+        elif n_variants and details % 2 == 1:
+            kind = "variant"
+        else:
+            kind = "detail"
+        if kind in ("detail", "variant"):
+            details += 1
+        shots.append(Shot(kind=kind, start=round(start, 3), end=round(max(end, start + 0.04), 3)))
+    if not shots:
+        shots.append(Shot(kind="hero", start=0.0, end=seconds))
+    shots[-1].end = seconds
+    return shots
+
+
+def _fill_gap(lines: list[ScriptLine], seconds: float, narration, tmp: Path, gap: float):
+    """Re-synthesise with longer pauses so the voice runs to the end of a fixed-length video."""
+    n = len(lines)
+    spoken = narration.duration - gap * (n - 1)
+    wanted = seconds - 0.6 - spoken
+    if n < 2 or wanted <= gap * (n - 1) + 0.3:
+        return narration
+    new_gap = min(2.5, wanted / (n - 1))
+    return synthesize_script(lines, tmp / "narration_paced.wav", gap=new_gap)
+
+
 def render_video(
     product: Product,
     image: Image.Image,
     out: str | Path,
     *,
     fmt: VideoFormat = "vertical",
-    seconds: float = 15.0,
+    seconds: float | None = None,
     fps: int = 25,
     script: list[ScriptLine] | None = None,
+    copy: MediaCopy | None = None,
+    variants: list[Image.Image] | None = None,
     probe: bool = True,
 ) -> VideoResult:
-    """Render an H.264/AAC MP4 of `seconds` at `fps` with narration and subtitles."""
+    """Render an H.264/AAC MP4 with narration, per-sentence subtitles and several shots.
+
+    Without `seconds` the video is as long as the narration (plus a short tail); with it, the
+    narration is paced to fill the video (or cut where it would overrun). Every narrated and
+    subtitled line passes the guard, whatever its source."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown video format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if not (1.0 <= seconds <= 120.0):
+    if seconds is not None and not (1.0 <= seconds <= 120.0):
         raise BadInput("--seconds must be between 1 and 120")
     if not (1 <= fps <= 60):
         raise BadInput("fps must be between 1 and 60")
@@ -131,27 +227,57 @@ def render_video(
     src = image.convert("RGB")
     bg = border_colour(src)
     mask = foreground_mask(src)
-    crop = src.crop(mask_box(mask, margin=0.06))
-    # Stage: the product on its own background, 20% larger than the frame so the camera can move.
+    pbox = mask_box(mask, margin=0.06)
+    crop = src.crop(pbox)
+    # Hero stage: the product on its own background, 20% larger than the frame so the camera can move.
     zoom_max = 1.2
     SW, SH = int(W * zoom_max), int(H * zoom_max)
     stage_img = Image.new("RGB", (SW, SH), bg)
     rect = fit_contain(crop.width, crop.height, (int(SW * 0.06), int(SH * 0.05), int(SW * 0.94), int(SH * 0.72)))
     stage_img.paste(crop.resize((rect[2] - rect[0], rect[3] - rect[1]), Image.LANCZOS), rect[:2])
-    stage = np.asarray(stage_img)
+    hero = np.asarray(stage_img)
     focus = ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2)
 
-    lines = script or narration_script(product)
+    lines = narration_script(product, copy) if script is None else script
+    guarded: list[ScriptLine] = []
+    for ln in lines:  # caller-supplied scripts are guarded too: no bypass
+        g = guard(ln.text, product=product)
+        if g.passed and g.text.strip():
+            guarded.append(ScriptLine(text=g.text[:MAX_LINE_CHARS], lang=ln.lang))
+    if not guarded:
+        raise BadInput("no narration line passes the guard")
     price = price_label(product.price)
     with tempfile.TemporaryDirectory() as tmp:
-        narration = synthesize_script(lines, Path(tmp) / "narration.wav")
+        gap = 0.25
+        narration = synthesize_script(guarded, Path(tmp) / "narration.wav", gap=gap)
+        if seconds is None:
+            seconds = float(min(120.0, max(1.0, round(narration.duration + 0.8, 2))))
+        else:
+            narration = _fill_gap(guarded, seconds, narration, Path(tmp), gap)
         timings = [t for t in narration.lines if t.start < seconds]
+        has_price = bool(price) and bool(timings) and price.lstrip("¥") in timings[-1].text
+        shots = plan_shots(timings, seconds, has_price, len(variants or []))
+        regions = _detail_regions(pbox, sum(s.kind == "detail" for s in shots))
+        stages: list[np.ndarray] = []
+        d = v = 0
+        for s in shots:
+            if s.kind == "detail":
+                s.region = list(regions[d])
+                stages.append(_cover(src, regions[d], (SW, SH)))
+                d += 1
+            elif s.kind == "variant":
+                vimg = variants[v % len(variants)].convert("RGB")  # type: ignore[index]
+                vbox = mask_box(foreground_mask(vimg), margin=0.06)
+                stages.append(_cover(vimg, vbox, (SW, SH)))
+                v += 1
+            else:
+                stages.append(hero)
         sub_size = int(W * 0.055)
         overlays = [_render_overlay(t.text, W, sub_size, (255, 255, 255, 255), (0, 0, 0, 160)) for t in timings]
         price_card = _render_overlay(price, W, int(W * 0.1), (255, 255, 255, 255), ACCENT + (235,)) if price else None
         sub_h = max((ov.shape[0] for ov in overlays), default=0)
         card_y = H - int(H * 0.06) - sub_h - int(H * 0.03) - (price_card.shape[0] if price_card is not None else 0)
-        price_from = next((t.start for t in timings if price and price.lstrip("¥") in t.text), seconds * 0.6)
+        price_from = next((s.start for s in shots if s.kind == "price"), seconds * 0.6)
         cmd = [
             ffmpeg_exe(), "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(fps), "-i", "-",
@@ -163,15 +289,29 @@ def render_video(
         out.parent.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         n_frames = int(round(seconds * fps))
+
+        def camera(idx: int, t: float) -> np.ndarray:
+            s, stage = shots[idx], stages[idx]
+            u = _ease((t - s.start) / max(s.end - s.start, 1e-3))
+            if s.kind == "price":
+                u = 0.3 * u  # the price card shot stays calm
+            z = 1.0 + (zoom_max - 1.0) * u  # slow push-in
+            cw, ch = SW / z, SH / z
+            fx, fy = (focus if stage is hero else (SW / 2, SH / 2))
+            cx = np.clip(SW / 2 + (fx - SW / 2) * u, cw / 2, SW - cw / 2)
+            cy = np.clip(SH / 2 + (fy - SH / 2) * u, ch / 2, SH - ch / 2)
+            x0, y0 = int(cx - cw / 2), int(cy - ch / 2)
+            return cv2.resize(stage[y0 : y0 + int(ch), x0 : x0 + int(cw)], (W, H), interpolation=cv2.INTER_LINEAR)
+
         try:
             for i in range(n_frames):
                 t = i / fps
-                z = 1.0 + (zoom_max - 1.0) * _ease(t / seconds)  # slow push-in towards the product
-                cw, ch = SW / z, SH / z
-                cx = np.clip(SW / 2 + (focus[0] - SW / 2) * _ease(t / seconds), cw / 2, SW - cw / 2)
-                cy = np.clip(SH / 2 + (focus[1] - SH / 2) * _ease(t / seconds), ch / 2, SH - ch / 2)
-                x0, y0 = int(cx - cw / 2), int(cy - ch / 2)
-                frame = cv2.resize(stage[y0 : y0 + int(ch), x0 : x0 + int(cw)], (W, H), interpolation=cv2.INTER_LINEAR)
+                idx = max(k for k, s in enumerate(shots) if s.start <= t or k == 0)
+                frame = camera(idx, t)
+                fade = 0.3
+                if idx > 0 and t - shots[idx].start < fade:  # short cross-fade from the previous shot
+                    a = (t - shots[idx].start) / fade
+                    frame = cv2.addWeighted(frame, a, camera(idx - 1, t), 1 - a, 0)
                 if price_card is not None and t >= price_from:
                     _blend(frame, price_card, card_y, opacity=min(1.0, (t - price_from) * 3))
                 for timing, ov in zip(timings, overlays):
@@ -185,11 +325,13 @@ def render_video(
         err = proc.stderr.read().decode("utf-8", "replace")
         if proc.wait() != 0:
             raise BackendUnavailable(f"ffmpeg failed: {err[-500:]}")
+        narration_s = narration.duration
     elapsed = time.perf_counter() - t_start
     return VideoResult(
         out=str(out), format=fmt, width=W, height=H, fps=fps, seconds=seconds, script=timings,
         render_seconds=round(elapsed, 3), render_seconds_per_video_second=round(elapsed / seconds, 4),
-        tts_rtf=narration.rtf, probe=probe_video(out) if probe else None,
+        tts_rtf=narration.rtf, probe=probe_video(out) if probe else None, shots=shots,
+        narration_seconds=narration_s, narration_coverage=round(min(1.0, (timings[-1].end if timings else 0) / seconds), 4),
     )
 
 
@@ -212,3 +354,6 @@ def probe_video(path: str | Path) -> VideoProbe:
         width=int(v.group(2)), height=int(v.group(3)), fps=float(v.group(4)), frames=int(frames),
         video_codec=v.group(1), has_audio=bool(re.search(r"Stream #\S+.*Audio:", info)),
     )
+
+
+VideoResult.model_rebuild()
