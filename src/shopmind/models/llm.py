@@ -71,7 +71,43 @@ class LlamaCppLLM:
         self._seed = int(getattr(settings, "seed", 0) or 0)
         self._lock = threading.Lock()
         self._llama: Any = None
+        self._loras: dict[str, Any] = {}  # adapter file → llama.cpp adapter handle, loaded once
+        self._active_lora: tuple[str, float] | None = None
         self.last_usage: dict = {}
+
+    def with_lora(self, name: str, path: str | Path, scale: float = 1.0) -> "LoraView":
+        """This model serving one GGUF LoRA adapter. Adapters load once and stay registered on the
+        shared base; a call sets its adapter on the context (no model reload), see `_use_lora`."""
+        path = Path(path)
+        if not path.is_file():
+            raise BackendUnavailable(f"LoRA adapter file not found: {path}")
+        return LoraView(self, name, path, scale)
+
+    def _use_lora(self, llama: Any, lora: tuple[str, float] | None) -> None:
+        """Make `lora` (adapter file, scale) or none the active adapter; called under the lock.
+        A switch also drops llama-cpp-python's prompt cache: its KV entries belong to the old weights."""
+        if lora == self._active_lora:
+            return
+        import ctypes
+
+        import llama_cpp
+
+        if lora is None:
+            llama_cpp.llama_set_adapters_lora(llama._ctx.ctx, None, 0, None)
+        else:
+            path, scale = lora
+            handle = self._loras.get(path)
+            if handle is None:
+                handle = llama_cpp.llama_adapter_lora_init(llama._model.model, path.encode("utf-8"))
+                if not handle:
+                    raise BackendUnavailable(f"llama.cpp cannot load LoRA adapter {path} for {self._path.name}")
+                self._loras[path] = handle
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
+            scales = (ctypes.c_float * 1)(scale)
+            if llama_cpp.llama_set_adapters_lora(llama._ctx.ctx, adapters, 1, scales):
+                raise BackendUnavailable(f"llama.cpp refused LoRA adapter {path}")
+        llama.reset()
+        self._active_lora = lora
 
     @staticmethod
     def _resolve_path(settings: Any, model_path: str | Path | None) -> Path:
@@ -106,10 +142,12 @@ class LlamaCppLLM:
         return kw
 
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2,
-                 seed: int = 0, stop: list[str] | None = None, json_mode: bool = False) -> str:
+                 seed: int = 0, stop: list[str] | None = None, json_mode: bool = False,
+                 lora: tuple[str, float] | None = None) -> str:
         msgs = _validate_messages(messages)
         with self._lock:
             llama = self._model()
+            self._use_lora(llama, lora)
             t0 = time.perf_counter()
             out = llama.create_chat_completion(messages=msgs, **self._kwargs(max_tokens, temperature, seed, stop, json_mode))
             dt = time.perf_counter() - t0
@@ -118,10 +156,12 @@ class LlamaCppLLM:
         return out["choices"][0]["message"].get("content") or ""
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2,
-               seed: int = 0, stop: list[str] | None = None, json_mode: bool = False) -> Iterator[str]:
+               seed: int = 0, stop: list[str] | None = None, json_mode: bool = False,
+               lora: tuple[str, float] | None = None) -> Iterator[str]:
         msgs = _validate_messages(messages)
         with self._lock:
             llama = self._model()
+            self._use_lora(llama, lora)
             t0 = time.perf_counter()
             ttft, pieces = None, 0
             chunks = llama.create_chat_completion(messages=msgs, stream=True,
@@ -134,6 +174,25 @@ class LlamaCppLLM:
                     pieces += 1  # llama.cpp streams one token per chunk
                     yield text
             self.last_usage = _usage(None, pieces, time.perf_counter() - t0, ttft)
+
+
+class LoraView:
+    """A LlamaCppLLM seen through one LoRA adapter (a brand voice): same interface, shared base
+    weights, so any number of voices cost one model load plus a few MB each."""
+
+    def __init__(self, base: LlamaCppLLM, name: str, path: Path, scale: float = 1.0) -> None:
+        self.base, self.adapter, self._lora = base, name, (str(path), float(scale))
+        self.name = f"{base.name}+lora:{name}"
+
+    @property
+    def last_usage(self) -> dict:
+        return self.base.last_usage
+
+    def complete(self, messages: list[dict[str, str]], **opts: Any) -> str:
+        return self.base.complete(messages, lora=self._lora, **opts)
+
+    def stream(self, messages: list[dict[str, str]], **opts: Any) -> Iterator[str]:
+        return self.base.stream(messages, lora=self._lora, **opts)
 
 
 @register("llm", "openai")
