@@ -8,9 +8,11 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.api.limits import check_query_length
 from shopmind.config import get_settings
 from shopmind.domain import IngestReport, Product, ProductTags, SearchResult
 from shopmind.errors import BadInput
@@ -45,10 +47,16 @@ class TagResponse(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str | None = Field(None, description="Text query (zh or en).", examples=["红色连衣裙"])
+    query: str | None = Field(None, description="Text query (zh or en); at most `api_max_query_chars` (2000).",
+                              examples=["红色连衣裙"])
     filters: list[str] = Field(default_factory=list, examples=[["articleType=Dresses", "price<300"]])
     k: int = Field(10, ge=1, le=1000)
     mode: Literal["hybrid", "text", "image"] = "hybrid"
+
+    @field_validator("query")
+    @classmethod
+    def _bounded_query(cls, v: str | None) -> str | None:
+        return check_query_length(v)
 
 
 class RecommendRequest(BaseModel):
@@ -126,21 +134,12 @@ def get_product(product_id: str) -> ProductView:
 
 @router.post("/tag", response_model=TagResponse, tags=["understand"])
 def tag(request: TagRequest) -> TagResponse:
-    """Embed and tag products (then re-index) — the same work as `shopmind tag`."""
-    from shopmind.search.indexer import build_indexes
-    from shopmind.understand.features import embed_products
-    from shopmind.understand.ocr_pass import run_ocr
-    from shopmind.understand.tagging import tag_products
+    """Embed and tag products (then re-index) — the same work as `shopmind tag` (`POST /jobs/tag` runs it as a job)."""
+    from shopmind.ops.catalog import tag_catalog
 
-    store = _store()
-    done, errors = embed_products(store, ids=request.ids)
-    tagged = tag_products(store, ids=request.ids)
-    ocr = None
-    if request.ocr:
-        ocr = run_ocr(store, ids=request.ids)
-        ocr["errors"] = [e.model_dump() for e in ocr["errors"]]
-    index = build_indexes(store) if request.index else None
-    return TagResponse(embedded=done, tagged=tagged, errors=[e.model_dump() for e in errors], ocr=ocr, index=index)
+    out = tag_catalog(_store(), ids=request.ids, ocr=request.ocr, index=request.index)
+    return TagResponse(embedded=out["embedded"], tagged=out["tagged"], errors=out["embed_errors"], ocr=out.get("ocr"),
+                       index=out.get("index"))
 
 
 @router.post("/search", response_model=SearchResult, tags=["search"])
@@ -163,8 +162,16 @@ async def search_image(
     from shopmind.search.hybrid import SearchEngine, parse_filter
 
     settings = get_settings()
-    decoded = decode_image_bytes(await _read_upload(image, settings.max_image_bytes), max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
-    return SearchEngine(_store()).search(query, decoded.image, filters=[parse_filter(f) for f in filters], k=k)
+    if query is not None and len(query) > settings.api_max_query_chars:
+        raise BadInput(f"query has {len(query)} characters; at most {settings.api_max_query_chars} (api_max_query_chars)")
+    data = await _read_upload(image, settings.max_image_bytes)
+
+    def work() -> SearchResult:  # decoding and the encoders are CPU work: keep them off the event loop
+        decoded = decode_image_bytes(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+        return SearchEngine(_store()).search(query, decoded.image, filters=[parse_filter(f) for f in filters], k=k)
+
+    return await run_in_threadpool(work)
+
 
 
 @router.get("/products/{product_id}/similar", response_model=SearchResult, tags=["search"])

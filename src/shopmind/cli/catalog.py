@@ -19,6 +19,21 @@ out = Console()
 
 
 @contextmanager
+def stage_bars(enabled: bool = True):
+    """Rich bars on stderr, one per stage; yields the `progress(stage, done, total)` callback of `shopmind.ops`."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not enabled) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield on_progress
+
+
+@contextmanager
 def progress_bar(label: str, total: int, enabled: bool = True):
     """A rich progress bar on stderr; yields an `advance(n)` callback."""
     if not enabled or total == 0:
@@ -95,22 +110,11 @@ def tag(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Understand every product: image embedding, named colours, category/style tags (+ OCR), then index."""
-    from shopmind.understand.features import embed_products
-    from shopmind.understand.tagging import tag_products
+    from shopmind.ops.catalog import tag_catalog
 
-    store = _store()
-    summary: dict = {}
-    todo = len(store.ids_missing_features(get_settings().image_encoder))
-    with progress_bar("embed images", todo, not as_json) as advance:
-        done, errors = embed_products(store, progress=advance)
-    summary.update(embedded=done, embed_errors=[e.model_dump() for e in errors])
-    n = store.conn().execute("SELECT COUNT(*) FROM image_features").fetchone()[0]
-    with progress_bar("tag", n, not as_json) as advance:
-        summary["tagged"] = tag_products(store, progress=advance)
-    if ocr:
-        summary["ocr"] = _run_ocr(store, as_json)
-    if index:
-        summary["index"] = _build_index(store, as_json)
+    with stage_bars(not as_json) as on_progress:
+        summary = tag_catalog(_store(), ocr=ocr, index=index, progress=on_progress)
+    done, errors = summary["embedded"], summary["embed_errors"]
     if as_json:
         _print_json(summary)
     else:
@@ -118,42 +122,15 @@ def tag(
                       + (f" · index {summary['index']}" if index else ""))
 
 
-def _run_ocr(store, quiet: bool) -> dict:
-    from shopmind.understand.ocr_pass import run_ocr
-
-    todo = len(store.ids_missing_ocr())
-    with progress_bar("ocr (gated)", todo, not quiet) as advance:
-        stats = run_ocr(store, progress=advance)
-    stats["errors"] = [e.model_dump() for e in stats["errors"]]
-    return stats
-
-
-def _build_index(store, quiet: bool) -> dict:
-    from shopmind.search.indexer import build_indexes
-
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, disable=quiet) as bar:
-        tasks: dict[str, int] = {}
-
-        def on_progress(channel: str, done: int, total: int) -> None:
-            if channel not in tasks:
-                tasks[channel] = bar.add_task(f"index {channel}", total=total)
-            bar.update(tasks[channel], completed=done)
-
-        return build_indexes(store, progress=on_progress)
-
-
 def ocr_cmd(
     limit: Optional[int] = typer.Option(None, help="At most N images this run (resumable: run again to continue)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Read text printed on product images. Gated by a cheap text detector; resumable."""
-    store = _store()
-    from shopmind.understand.ocr_pass import run_ocr
+    from shopmind.ops.catalog import ocr_catalog
 
-    todo = len(store.ids_missing_ocr()) if limit is None else min(limit, len(store.ids_missing_ocr()))
-    with progress_bar("ocr (gated)", todo, not as_json) as advance:
-        stats = run_ocr(store, progress=advance, limit=limit)
-    stats["errors"] = [e.model_dump() for e in stats["errors"]]
+    with stage_bars(not as_json) as on_progress:
+        stats = ocr_catalog(_store(), limit=limit, progress=on_progress)
     if as_json:
         _print_json(stats)
     else:
@@ -162,7 +139,10 @@ def ocr_cmd(
 
 def index_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """(Re)build the lexical, text and image search indexes (incremental)."""
-    stats = _build_index(_store(), as_json)
+    from shopmind.ops.catalog import index_catalog
+
+    with stage_bars(not as_json) as on_progress:
+        stats = index_catalog(_store(), progress=on_progress)
     _print_json(stats) if as_json else console.print(stats)
 
 
@@ -176,21 +156,15 @@ def fit(
 ) -> None:
     """Train the catalog-adapted alignment head (+ attribute taggers) on the catalog's own image–title pairs."""
     from shopmind.catalog.ingest import read_rows
-    from shopmind.understand.fitting import fit_catalog
+    from shopmind.ops.catalog import fit_and_refresh
 
     store = _store()
     excluded = set()
     if exclude is not None:
         excluded = {str(r.get("id")).strip() for _, r in read_rows(exclude) if isinstance(r, dict) and r.get("id")}
-    with progress_bar("fit (epochs)", epochs, not as_json) as advance:
-        report = fit_catalog(store, exclude_ids=excluded, fields=field or None, seed=seed, epochs=epochs,
-                             tagger_epochs=tagger_epochs, progress=lambda epoch, loss: advance(1))
-    from shopmind.understand.tagging import tag_products
-
-    if not as_json:
-        console.print("[green]fitted[/]; re-tagging with the fitted taggers and re-indexing image vectors …")
-    report["retagged"] = tag_products(store)
-    report["index"] = _build_index(store, as_json)
+    with stage_bars(not as_json) as on_progress:  # fit, then re-tag with the fitted taggers and re-index
+        report = fit_and_refresh(store, exclude_ids=excluded, fields=field or None, seed=seed, epochs=epochs,
+                                 tagger_epochs=tagger_epochs, progress=on_progress)
     if as_json:
         _print_json(report)
     else:
