@@ -88,9 +88,12 @@ def format_money(amount: Decimal, currency: str, lang: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
-_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:\.\d+)?")
+# A grouped number (1,409.15) is tried first; a comma right after it is punctuation, not a group
+# ("you pay ¥1,409.15, saving ¥20" — the old pattern split this into 1409 and 15).
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|(?<![\d.])\d+(?:\.\d+)?(?!\d)")
 
 
 def numbers_in(text: str) -> list[Decimal]:
-    """Every number written in a line (thousands separators allowed), to re-verify stated prices."""
+    """Every number written in a line (thousands separators allowed): the one parser for what
+    `format_money` writes, used to re-verify every stated price."""
     return [Decimal(m.group(0).replace(",", "")) for m in _NUMBER.finditer(text)]

@@ -24,7 +24,8 @@ from pydantic import BaseModel, Field
 from shopmind.domain import Product, ProductTags
 from shopmind.errors import BadInput
 from shopmind.live.currency import DEFAULT_CURRENCY, RateTable, format_money, load_rates, numbers_in
-from shopmind.live.guard import load_checker, screen
+from shopmind.live.glossary import to_zh
+from shopmind.live.guard import screen
 from shopmind.live.optimizer import BasketItem, PriceQuote, best_price
 from shopmind.live.promotions import PromotionSet, parse_promotions
 
@@ -34,8 +35,8 @@ LANGUAGES = ("zh", "en", "ja")
 CJK_RATE = {"zh": 4.5, "ja": 5.5, "en": 4.5}
 WORD_RATE = 2.5
 TRANSITION_S = 10.0
-# The compliance checker reads zh and en; ja shares kanji with zh (最終, 最初) and would be misread,
-# so a ja line is kept or dropped together with its zh/en twin.
+# The guard reads zh and en; ja shares kanji with zh (最終, 最初) and would be misread, so a ja line
+# is kept or dropped together with its zh/en twin.
 SCREENED = ("zh", "en")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'.,%-]*")
@@ -183,10 +184,15 @@ def _facts(product: Product, tags: ProductTags | None) -> list[tuple[str, dict[s
         if value is None or len(value) > 60:
             continue
         label = labels.get(key.lower().replace(" ", "")) or labels.get(key.lower()) or {"zh": key, "en": key, "ja": key}
-        facts.append((f"attributes.{key}", label, value))
+        facts.append((f"attributes.{key}", label, _said(value)))
     if product.category and _clean(product.category):
-        facts.append(("category", labels["articletype"], _clean(product.category)))
+        facts.append(("category", labels["articletype"], _said(_clean(product.category))))
     return facts[:6]
+
+
+def _said(value: str) -> dict[str, str]:
+    """A catalog value per language: zh through the glossary (Men → 男士), others as written."""
+    return {"zh": to_zh(value), "en": value, "ja": value}
 
 
 def _first_sentence(text: str, limit: int = 80) -> str | None:
@@ -279,7 +285,7 @@ def _product_section(ctx: _Ctx, product: Product, link: int, quote: PriceQuote |
             continue
         found = answers[topic]
         if found:
-            sec.lines.append(ctx.line("qa", q["known"], _per_lang(langs, question=question, value=found[1]), grounded_in=[found[0]]))
+            sec.lines.append(ctx.line("qa", q["known"], _per_lang(langs, question=question, value=_said(found[1])), grounded_in=[found[0]]))
         elif topic != "care":
             sec.lines.append(ctx.line("qa", q["unknown"], _per_lang(langs, question=question), grounded_in=[]))
 
@@ -331,18 +337,23 @@ def _resolve_audience(audience: str | Audience, languages: list[str]) -> tuple[s
     return text, {lg: text for lg in LANGUAGES}
 
 
-def _screen_sections(sections: list[ScriptSection], categories: dict[str, str | None], languages: list[str]) -> tuple[str, list[str]]:
-    """Compliance pass: rewrite or drop violating lines in every language; price lines must re-verify."""
-    check, status = load_checker()
-    if check is None:
-        return status, [status]
+def _screen_sections(sections: list[ScriptSection], products: dict[str, Product], tags: dict[str, ProductTags],
+                     languages: list[str]) -> tuple[str, list[str]]:
+    """The guard over every line: rewrite or drop violating lines in every language; price lines must re-verify."""
     warnings = []
     for sec in sections:
+        product = products.get(sec.product_id or "")
+        category = product.category if product else None
+        seen = {}
+        if product is not None and sec.product_id in tags:
+            seen = {f"image_colour_{i}": f"{c.name_zh} {c.name_en}" for i, c in enumerate(tags[sec.product_id].colours)}
         kept = []
         for line in sec.lines:
             new, drop = dict(line.text), False
             for lg in [lg for lg in languages if lg in SCREENED]:
-                text, notes = screen(check, line.text[lg], categories.get(sec.product_id or "", None))
+                # price lines hold converted optimiser amounts, not the catalog price: compliance only
+                facts_of = None if line.price_verified is not None else product
+                text, notes = screen(line.text[lg], category, facts_of, seen if facts_of is not None else None)
                 line.notes.extend(f"{lg} {n}" for n in notes)
                 if text is None or (line.price_verified and Counter(numbers_in(text)) != Counter(numbers_in(line.text[lg]))):
                     drop = True
@@ -440,7 +451,7 @@ def build_script(products: Sequence[Product | dict], promotions: PromotionSet | 
         if any(l.price_verified is False for l in sec.lines):
             warnings.append(f"{sec.product_id}: a price line did not match its quote and was dropped")
             sec.lines = [l for l in sec.lines if l.price_verified is not False]
-    status, warn = _screen_sections(sections, {p.id: p.category for p in items}, languages)
+    status, warn = _screen_sections(sections, {p.id: p for p in items}, tags or {}, languages)
     warnings.extend(warn)
     warnings.extend(_plan(sections, duration_min * 60, languages))
     return LiveScript(languages=languages, currencies=chosen_cur, duration_min=duration_min, audience=audience_key, host=host,
