@@ -26,7 +26,8 @@ def write_cmd(
     attributes: Optional[str] = typer.Option(None, "--attributes", "-a", help="Free attribute string, e.g. 类型#上衣*材质#牛仔布*颜色#白色."),
     selling_point: list[str] = typer.Option([], "--selling-point", "-s", help="A merchant selling point (repeatable)."),
     persona: Optional[str] = typer.Option(None, "--persona", help="Target audience for ad_copy, e.g. 年轻女性/运动爱好者."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Brand voice notes."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Registered adapter (brand voice) to write with; see `shopmind tune list`."),
+    brand_voice: Optional[str] = typer.Option(None, "--voice-notes", help="Brand voice notes added to the prompt."),
     language: str = typer.Option("zh", "--language", "-l", help="Output language: en, zh, ja, ko, fr, de, es, it, pt, ru."),
     price: Optional[float] = typer.Option(None, "--price", help="Selling price (the only price the copy may state)."),
     category: Optional[str] = typer.Option(None, "--category", help="Product category for compliance rules (apparel, food, cosmetics …)."),
@@ -38,18 +39,18 @@ def write_cmd(
     """Write grounded copy from product facts, then check and rewrite it until it is compliant and factual."""
     from shopmind.config import get_settings
     from shopmind.generate import WriteRequest, write
-    from shopmind.models.llm import get_llm
+    from shopmind.tune.voice import get_voiced_llm
 
     settings = get_settings()
     try:
         req = WriteRequest(content_type=content_type, product_id=product_id, attributes=attributes,
-                           selling_points=selling_point, persona=persona, brand_voice=voice, language=language,
+                           selling_points=selling_point, persona=persona, brand_voice=brand_voice, language=language,
                            price=price, category=category, max_rounds=rounds,
                            seed=settings.seed if seed is None else seed)
     except ValidationError as exc:
         raise BadInput("; ".join(e["msg"] for e in exc.errors()), detail={"errors": exc.errors(include_url=False, include_context=False)}) from exc
     on_token = (lambda piece: (sys.stderr.write(piece), sys.stderr.flush())) if stream else None
-    result = write(req, get_llm(settings), on_token=on_token)
+    result = write(req, get_voiced_llm(settings, voice), on_token=on_token)
     if stream:
         sys.stderr.write("\n")
     if as_json:
@@ -68,13 +69,14 @@ def eval_copy(
     rounds: int = typer.Option(2, "--rounds", min=0, max=5, help="Max LLM rewrite rounds per row."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write per-row predictions and scores (JSON lines)."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", min=1, help="Stop starting new rows after this many seconds."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Registered adapter (brand voice) to evaluate."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """BLEU-4, ROUGE-1/2/L, fact-contradiction and compliance pass rates (before/after the loop), latency, tokens/s."""
     from shopmind.eval.copy import evaluate
 
     console.print(f"generating descriptions for {data} (limit {limit or 'all'})")
-    report = evaluate(data, limit=limit, max_rounds=rounds, out=out, time_budget_s=time_budget,
+    report = evaluate(data, limit=limit, max_rounds=rounds, out=out, time_budget_s=time_budget, voice=voice,
                       progress=lambda i, s: console.print(f"  row {i}: BLEU-4 {s['bleu_4']:.1f} ROUGE-L {s['rouge_l']:.1f}"))
     if not as_json:
         console.print(f"BLEU-4 {report['bleu_4']} · ROUGE-L {report['rouge_l']} · "
