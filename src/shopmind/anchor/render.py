@@ -96,6 +96,7 @@ class FaceRig:
         self._eye_gap = [float(self.lm[b, 1] - self.lm[t, 1]) for _, _, t, b in EYES]
         self.teeth, self.cavity = self._mouth_colours()
         self.patch = self._inner_patch()
+        self._gap0 = float(np.max(self.lm[LOWER_LIP_IN, 1] - self.lm[UPPER_LIP_IN, 1]))
         self._below = self.lm[:, 1] > (self.lm[CORNERS_OUT[0], 1] + self.lm[CORNERS_OUT[1], 1]) / 2
         cx = (self.lm[CORNERS_OUT[0], 0] + self.lm[CORNERS_OUT[1], 0]) / 2
         half = max(1.0, fw / 2)
@@ -181,7 +182,7 @@ class FaceRig:
         """Fill the opened lips with the mouth cavity and a band of upper teeth (anti-aliased)."""
         loop = pts[INNER_LOOP]
         gap = float(np.max(pts[LOWER_LIP_IN, 1] - pts[UPPER_LIP_IN, 1]))
-        if gap < 1.5:
+        if gap < 1.5 or gap <= self._gap0 + 1.0:  # not opened beyond the photo: leave the lips as they are
             return
         x0, y0 = np.floor(loop.min(0)).astype(int) - 2
         x1, y1 = np.ceil(loop.max(0)).astype(int) + 3

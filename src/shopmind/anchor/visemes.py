@@ -94,7 +94,7 @@ def mouth_track(samples: np.ndarray, rate: int, fps: float, *, lead_s: float = 0
     if env.size == 0:
         return MouthTrack(fps, np.zeros(0), np.zeros(0))
     db = 20 * np.log10(env + 1e-6)
-    top = np.percentile(db, 97)
+    top = max(float(np.percentile(db, 97)), -45.0)  # absolute floor: near-silence never opens the mouth
     floor = top - 38.0  # 38 dB of dynamic range maps to shut .. wide
     opening = np.clip((db - floor) / (top - floor), 0.0, 1.0) ** 1.6
     opening[db < top - 45] = 0.0
