@@ -25,6 +25,47 @@ from shopmind.understand.taggers import AttributeTagger
 
 NON_LABEL_FIELDS = {"id", "title", "description", "price", "image", "title_en", "year", "colour_zh"}
 MAX_CLASSES = 1000
+# Values that mean "this field has no value here" (fashion exports write NA for a skirt's sleeve length).
+MISSING_VALUES = {"", "na", "n/a", "n.a.", "none", "null", "nil", "-", "--", "nan", "not applicable", "无", "不适用"}
+# Category-like fields, most specific first: the first one labelled on most products gates the others.
+GATE_FIELDS = ("articleType", "article_type", "category", "subCategory", "sub_category", "masterCategory", "master_category")
+APPLIES_MIN_SHARE = 0.5  # a field applies to a gate value when at least this share of its products have it
+GATE_MIN_COUNT = 3  # gate values seen fewer times in training are left applicable (too little evidence)
+
+
+def is_missing(value: object) -> bool:
+    """True for an empty or "NA"-style value (not a label to learn)."""
+    return value is None or str(value).strip().lower() in MISSING_VALUES
+
+
+def applicability(values: dict[str, dict[str, str]], ids: list[str], fields: list[str]) -> tuple[str | None, dict[str, list[str]]]:
+    """Learn from the training data which fields do not apply to which categories.
+
+    `values` is {id: {field: raw value}}. The gate is the first of GATE_FIELDS present on at least
+    90 % of `ids`; for every other field, the gate values whose products mostly lack it (missing
+    or "NA") are returned, so tagging abstains there instead of guessing a sleeve length for shoes.
+    """
+    gate = None
+    for name in GATE_FIELDS:
+        if sum(1 for pid in ids if not is_missing(values.get(pid, {}).get(name))) >= 0.9 * max(len(ids), 1):
+            gate = name
+            break
+    if gate is None:
+        return None, {}
+    per_gate: dict[str, list[str]] = {}
+    for pid in ids:
+        g = values.get(pid, {}).get(gate)
+        if not is_missing(g):
+            per_gate.setdefault(str(g), []).append(pid)
+    out: dict[str, list[str]] = {}
+    for name in fields:
+        if name == gate:
+            continue
+        off = sorted(g for g, members in per_gate.items() if len(members) >= GATE_MIN_COUNT
+                     and sum(1 for pid in members if not is_missing(values[pid].get(name))) < APPLIES_MIN_SHARE * len(members))
+        if off:
+            out[name] = off
+    return gate, out
 
 
 def image_inputs(feats: dict[str, np.ndarray]) -> np.ndarray:
@@ -77,7 +118,7 @@ def label_fields(store: CatalogStore, ids: list[str]) -> dict[str, dict[str, str
         if p.category:
             values["category"] = p.category
         for key, value in values.items():
-            if key not in NON_LABEL_FIELDS and value and len(value) <= 60:
+            if key not in NON_LABEL_FIELDS and not is_missing(value) and len(value) <= 60:
                 columns.setdefault(key, {})[pid] = value
     chosen = {}
     for key, col in columns.items():
@@ -147,6 +188,11 @@ def fit_catalog(
     for old in tag_dir.glob("*.npz") if tag_dir.exists() else []:
         old.unlink()
     index = {pid: i for i, pid in enumerate(ids)}
+    raw_values = {pid: {**p.attributes, **({"category": p.category} if p.category else {})} for pid, p in products.items()}
+    gate, not_applicable = applicability(raw_values, [ids[i] for i in train], sorted(columns))
+    if gate:
+        report["gate_field"] = gate
+        report["not_applicable"] = not_applicable
     taggers: dict[str, AttributeTagger] = {}
     for name, col in sorted(columns.items()):
         labelled = [index[p] for p in col]
@@ -157,6 +203,8 @@ def fit_catalog(
             x[tr], [col[ids[i]] for i in tr], x_val=x[va] if va else None, y_val=[col[ids[i]] for i in va] if va else None,
             titles=[titles[i] for i in tr], titles_val=[titles[i] for i in va] if va else None,
         )
+        if name in not_applicable:
+            tagger.gate_field, tagger.not_applicable = gate, not_applicable[name]
         tagger.save(tag_dir / f"{_safe(name)}.npz")
         report["taggers"][name] = tagger.metrics
         taggers[name] = tagger

@@ -108,6 +108,14 @@ class AttributeTagger:
     epochs: int = 30
     lr: float = 2e-3
     seed: int = 0
+    # Where the field does not apply (sleeve length for shoes): the gate field, e.g. articleType, and
+    # its values for which the training data had this field missing/"NA". Tagging abstains there.
+    gate_field: str | None = None
+    not_applicable: list[str] = field(default_factory=list)
+
+    def applies_to(self, gate_value: str | None) -> bool:
+        """False when the product's gate value (e.g. its article type) is one this field does not apply to."""
+        return not (self.gate_field and gate_value is not None and gate_value in self.not_applicable)
 
     def fit(
         self, x: np.ndarray, labels: list[str], *, x_val=None, y_val=None,
@@ -198,7 +206,7 @@ class AttributeTagger:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         meta = {"field": self.field_name, "classes": self.classes, "metrics": self.metrics, "hidden": self.hidden,
-                "title_weight": self.title_weight}
+                "title_weight": self.title_weight, "gate_field": self.gate_field, "not_applicable": self.not_applicable}
         arrays = dict(self.params)
         if self.title_model is not None:
             tm = self.title_model
@@ -219,4 +227,5 @@ class AttributeTagger:
                     coef=data["title_coef"], intercept=data["title_intercept"],
                 )
         return cls(field_name=meta["field"], classes=meta["classes"], params=params, metrics=meta["metrics"], hidden=meta["hidden"],
-                   title_model=title_model, title_weight=float(meta.get("title_weight", 0.0)))
+                   title_model=title_model, title_weight=float(meta.get("title_weight", 0.0)),
+                   gate_field=meta.get("gate_field"), not_applicable=list(meta.get("not_applicable") or []))

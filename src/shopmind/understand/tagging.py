@@ -132,13 +132,17 @@ def tag_products(
             for name, tagger in fitted.taggers.items():
                 probs = tagger.predict_proba(x, titles)
                 labels[name] = [_top(p, tagger.classes, [None] * len(tagger.classes)) for p in probs]
+        gated = {name: t for name, t in fitted.taggers.items() if t.gate_field} if fitted else {}
+        products_by_id = store.get_products(got) if gated else {}
         out = []
         for i, pid in enumerate(got):
+            skip = {name for name, t in gated.items()
+                    if not t.applies_to(_gate_value(products_by_id.get(pid), t.gate_field, labels, i))}
             out.append(
                 ProductTags(
                     product_id=pid,
                     colours=colours_from_descriptor(feats["colour"][i]),
-                    labels={name: rows[i] for name, rows in labels.items()},
+                    labels={name: rows[i] for name, rows in labels.items() if name not in skip},
                     imagenet=[ScoredLabel(label=n, score=p) for n, p in tops[i]],
                     source=source,
                 )
@@ -148,3 +152,17 @@ def tag_products(
         if progress:
             progress(len(chunk))
     return done
+
+
+def _gate_value(product, gate: str | None, labels: dict[str, list[list[ScoredLabel]]], i: int) -> str | None:
+    """The product's category-like gate value: its own attribute when the catalog has it, else the tag."""
+    if not gate:
+        return None
+    if product is not None:
+        own = product.category if gate == "category" else product.attributes.get(gate)
+        if own:
+            return own
+    predicted = labels.get(gate)
+    if predicted and predicted[i]:
+        return predicted[i][0].label
+    return None
