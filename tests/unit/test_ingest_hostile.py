@@ -266,12 +266,27 @@ def test_truncated_and_tricky_tars(tmp_path):
     assert any("damaged" in e.reason or "truncated" in e.reason for e in report2.errors)
 
 
-def test_garbage_images_tar_is_a_clear_bad_input(tmp_path):
-    path = _write_csv(tmp_path / "c.csv", [{"id": "1", "title": "t"}])
+def test_unreadable_images_tar_keeps_the_text_rows(tmp_path):
+    path = _write_csv(tmp_path / "c.csv", [{"id": "1", "title": "t"}, {"id": "2", "title": "u"}])
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"this is not a tar archive at all" * 3)
-    with pytest.raises(BadInput, match="tar"):
-        ingest_catalog(_store(tmp_path), path, images=junk)
+    store = _store(tmp_path)
+    report = ingest_catalog(store, path, images=junk)
+    assert report.ingested == 2
+    assert any(e.stage == "images" and "not a readable tar" in e.reason for e in report.errors)
+    assert "not a readable tar" in _reasons(report)["1"] and store.get_product("2").image_path is None
+
+
+def test_control_characters_stripped_and_lone_surrogates_rejected(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "c1", "title": "bell\x07 and nul\x00 gone"}) + "\n"
+                    + '{"id": "s1", "title": "lone \\ud800 surrogate"}\n'
+                    + json.dumps({"id": "c\x01", "title": "control in id"}) + "\n", encoding="utf-8")
+    store = _store(tmp_path)
+    report = ingest_catalog(store, path)
+    assert store.get_product("c1").title == "bell and nul gone"
+    assert "invalid Unicode" in _reasons(report)["s1"]
+    assert report.failed == 2 and report.ingested == 1
 
 
 # -- API: clients never name server paths -------------------------------------------------------------

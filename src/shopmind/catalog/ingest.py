@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import tarfile
 import time
@@ -334,7 +335,7 @@ def _clean_id(raw: Any) -> str:
         raise BadInput("missing id")
     if len(pid) > 200:
         raise BadInput(f"id is {len(pid)} characters (limit 200)")
-    if any(ch in pid for ch in "/\\") or any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in pid):
+    if any(ch in pid for ch in "/\\") or any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or 0xD800 <= ord(ch) <= 0xDFFF for ch in pid):
         raise BadInput(f"invalid id {pid[:40]!r} (no slashes or control characters)")
     return pid
 
@@ -372,13 +373,20 @@ def _parse_price(raw: Any) -> float | None:
     return price
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text(field: str, value: Any, limits: IngestLimits) -> str:
+    """A stored text value: bounded, valid Unicode, invisible control characters removed."""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False)
     text = "" if value is None else str(value)
     if len(text) > limits.max_field_chars:
         raise BadInput(f"field {field!r} is {len(text)} characters (limit {limits.max_field_chars})")
-    return text
+    if _SURROGATE.search(text):
+        raise BadInput(f"field {field!r} holds invalid Unicode (a lone surrogate such as \\ud800)")
+    return _CONTROL.sub("", text)
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any], depth: int) -> None:
@@ -502,6 +510,7 @@ class ImageSource:
         self._tar: tarfile.TarFile | None = None
         self._tar_index: dict[str, tarfile.TarInfo] = {}
         self._folder_index: dict[str, str] | None = None
+        self._tar_error: str | None = None
         tar_candidate = self.images
         if self.images is None and allow_paths and (self.base / "images.tar").is_file():
             tar_candidate = self.base / "images.tar"
@@ -515,7 +524,10 @@ class ImageSource:
         try:
             self._tar = tarfile.open(path, "r:*")
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            raise BadInput(f"{path.name}: not a readable tar archive ({exc})") from None
+            # The text rows are still worth storing: each row reports the missing image instead.
+            self._tar_error = f"the images archive {path.name} is not a readable tar ({exc})"
+            self.notes.append(_err(path.name, self._tar_error, "images"))
+            return
         count = 0
         try:
             for member in self._tar:
@@ -583,7 +595,7 @@ class ImageSource:
     # -- public --------------------------------------------------------------------------------
     def has_source(self) -> bool:
         """True when images could come from somewhere other than the row (folder or tar)."""
-        return self._tar is not None or (self.images is not None and self.images.is_dir())
+        return self._tar is not None or self._tar_error is not None or (self.images is not None and self.images.is_dir())
 
     def read(self, product_id: str, image_ref: str | None) -> bytes:
         """Return the raw bytes or raise BadInput(reason)."""
@@ -597,6 +609,8 @@ class ImageSource:
                                    allow_private=self.limits.allow_private_urls)
         if image_ref and not self.allow_paths and _unsafe_ref(image_ref):
             raise BadInput("the image column names a server path; upload the image (or a tar) instead — nothing was read")
+        if self._tar_error:
+            raise BadInput(self._tar_error)
         if self._tar is not None:
             return self._read_tar(product_id, image_ref)
         if self.images is not None:
