@@ -101,3 +101,30 @@ def test_bad_input_is_typed():
 def test_unknown_category_falls_back_to_general_rules():
     g = guard("全网第一的裙子", category="not-a-category")
     assert g.verdict == "violation" and g.passed and "第一" not in g.text
+
+
+def test_check_product_colour_contradiction_is_not_clean_and_printed_once(home):
+    """Regression: `check --product` found the photo's colour contradiction but said `clean`, twice."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from shopmind.catalog.store import open_store
+    from shopmind.cli.compliance import register
+    from shopmind.config import get_settings
+    from shopmind.domain import NamedColour, ProductTags
+    from tests.unit.cli_app import area_app
+
+    store = open_store(get_settings())
+    store.upsert_products([(Product(id="c1", title="连衣裙", attributes={"颜色": "红色"}), "h", "test")])
+    store.put_tags([ProductTags(product_id="c1", colours=[NamedColour(name_en="blue", name_zh="蓝色", rgb=(20, 40, 200), share=0.8)])])
+    app = area_app(register)
+    res = CliRunner().invoke(app, ["check", "红色连衣裙，夏天穿很清爽", "--product", "c1", "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert obj["compliance_verdict"] == "clean" and obj["verdict"] == "contradiction"
+    spans = [(f["start"], f["end"]) for f in obj["fact_findings"] + obj["image_findings"]]
+    assert spans == [(0, 2)] and obj["image_findings"][0]["category"] == "image_text_mismatch"
+    res = CliRunner().invoke(app, ["check", "红色连衣裙，夏天穿很清爽", "--product", "c1"])
+    assert res.exit_code == 0 and "verdict: contradiction" in res.output
+    assert res.output.count("image.colour") == 1 and "fact.colour" not in res.output  # printed once, not once per pass

@@ -47,20 +47,34 @@ def product_consistency(text: str, product_id: str) -> dict:
 
     The second pass drops the catalog attributes so a colour the image contradicts is caught even
     when the catalog row agrees with the copy (e.g. copy and row say 红色, the photo is blue).
+    A span both passes flag is reported once, as an image finding.
     """
+    from shopmind.compliance.guard import image_findings
     from shopmind.generate.factcheck import check_facts
     from shopmind.generate.facts import from_product
 
     facts = from_product(product_id)
-    image_only = facts.model_copy(update={"attributes": [], "title": "", "description": None, "selling_points": []})
-    image_findings = [f for f in check_facts(text, image_only) if f.rule_id == "fact.colour"] if facts.colours else []
+    image = image_findings(text, facts)
+    seen = {(f.start, f.end) for f in image}
+    fact = [f for f in check_facts(text, facts) if (f.start, f.end) not in seen]
     return {
         "product_id": product_id,
         "category": facts.category,
-        "fact_findings": [f.model_dump(mode="json") for f in check_facts(text, facts)],
-        "image_findings": [f.model_dump(mode="json") for f in image_findings],
+        "fact_findings": [f.model_dump(mode="json") for f in fact],
+        "image_findings": [f.model_dump(mode="json") for f in image],
         "image_colours": facts.colours,
     }
+
+
+def combined_verdict(verdict: str, facts_report: dict | None) -> str:
+    """The compliance verdict joined with the fact/image findings: a contradiction is never `clean`."""
+    if facts_report is None:
+        return verdict
+    from shopmind.compliance.guard import combine_verdict
+    from shopmind.domain import Finding
+
+    found = [Finding.model_validate(f) for f in facts_report["fact_findings"] + facts_report["image_findings"]]
+    return combine_verdict(verdict, found)
 
 
 def check_cmd(
@@ -90,19 +104,21 @@ def check_cmd(
         category = None  # the catalog's own category name is not one the rules know: general rules
         report = check(text, category=None, price_context=pc, facts=facts)
     fixed = rewrite(text, category=category, price_context=pc, facts=facts) if do_rewrite else None
+    verdict = combined_verdict(report.verdict, facts_report)
     if as_json:
         obj = report.model_dump(mode="json")
         if fixed is not None:
             obj["rewrite"] = fixed.model_dump(mode="json")
         if facts_report is not None:
             obj.update(facts_report)
+            obj["compliance_verdict"], obj["verdict"] = report.verdict, verdict
         _emit(obj)
         return
     if facts_report is not None:
         for f in facts_report["fact_findings"] + facts_report["image_findings"]:
             Console().print(f"[yellow]{f['rule_id']}[/] {f['span']!r}: {f['why_zh']} / {f['why_en']}")
     unchecked = f"; unchecked: {', '.join(report.unchecked_languages)}" if report.unchecked_languages else ""
-    table = Table(title=f"verdict: {report.verdict} ({report.language}{unchecked})")
+    table = Table(title=f"verdict: {verdict} ({report.language}{unchecked})")
     for col in ("span", "offsets", "category", "severity", "basis", "why"):
         table.add_column(col)
     for f in report.findings:

@@ -266,9 +266,23 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
+# A claim (disease, efficacy, endorsement …) lives in its whole clause: cutting the verb would leave
+# "失眠" behind. Single words (最, 第一, 顶级) are cut alone so the product name survives.
+_CLAUSE_CATEGORIES = {"medical_claim", "guarantee_or_efficacy", "authority_endorsement", "superstition",
+                      "comparative_disparagement"}
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    left = max((text.rfind(ch, 0, start) for ch in _CLAUSE_END + " "), default=-1) + 1
+    rights = [i for i in (text.find(ch, end) for ch in _CLAUSE_END + " ") if i != -1]
+    return left, (min(rights) if rights else len(text))
+
+
 def remove_spans(text: str, findings: list[Finding]) -> str:
-    """The text with each finding's span cut out (right to left, overlapping spans merged)."""
-    spans = sorted({(f.start, f.end) for f in findings if 0 <= f.start < f.end <= len(text)})
+    """The text with each finding cut out (right to left, overlaps merged): a word-level finding
+    loses its span, a claim its clause (up to punctuation or a space)."""
+    spans = sorted({(f.start, f.end) if f.category not in _CLAUSE_CATEGORIES else _clause(text, f.start, f.end)
+                    for f in findings if 0 <= f.start < f.end <= len(text)})
     merged: list[list[int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
@@ -363,13 +377,18 @@ def guard(text: str, *, category: str | None = None, product: Any = None, facts:
         if _bad(cur_comp):
             candidate = gate.engine_rewrite(current)
             added = adds_claims(candidate, current, pf)
-            if candidate != current and not added:
+            cut = remove_spans(current, _bad(cur_comp))
+            # Both are claim-free; keep whichever leaves more of the merchant's words (the engine
+            # may drop a whole clause where cutting the span keeps the product name).
+            if candidate != current and not added and len(candidate) >= len(cut):
                 nxt = candidate
                 notes.append("engine rewrite accepted")
             else:
                 if added:
                     notes.append("engine rewrite would add " + "、".join(sorted(added)) + "; spans removed instead")
-                nxt = remove_spans(current, _bad(cur_comp))
+                else:
+                    notes.append("violating spans removed")
+                nxt = cut
         if _bad(cur_fact):
             # re-locate fact findings on the text as it now stands
             fresh = [f for f in fact_findings(nxt, pf) if f.severity == "violation"]
