@@ -114,6 +114,10 @@ def tag_products(
     for start in range(0, len(target), batch_size):
         chunk = target[start : start + batch_size]
         got, feats = store.load_features(chunk)
+        if not got:  # ids without image features (unknown, or their image failed): nothing to tag
+            if progress:
+                progress(len(chunk))
+            continue
         tops = [store.top_classes(pid) for pid in got]
         if got and all(not t for t in tops):
             mixes = feats["bridge"]  # CLIP-family encoder: the image embedding is already in the text space
