@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_right
 from functools import lru_cache
 
 from shopmind.compliance.lexicon import SuperlativeConfig
@@ -29,14 +30,37 @@ def detect_language(text: str) -> str:
     return "zh"
 
 
+_WINDOW = 256
+_LONG = 4096
+
+
+@lru_cache(maxsize=8)
+def _break_ends(text: str, pattern: re.Pattern) -> list[int]:
+    """End offsets of every break in a long text, found once per text and pattern."""
+    return [m.end() for m in pattern.finditer(text)]
+
+
 def _bounds(text: str, start: int, end: int, pattern: re.Pattern) -> tuple[int, int]:
-    left = 0
-    for m in pattern.finditer(text, 0, start):
-        left = m.end()
+    """Break-delimited bounds around [start, end). Short texts look for the left break in a window before
+    the hit; long ones bisect a per-text list of breaks (scanning from the text's start for every hit made
+    long texts quadratic)."""
     m = pattern.search(text, end)
     right = m.start() if m else len(text)
     if m and m.group(0) in "。！？!?.":
         right = m.end()  # keep the sentence's own final mark
+    if len(text) > _LONG:
+        ends = _break_ends(text, pattern)
+        i = bisect_right(ends, start) - 1
+        return (ends[i] if i >= 0 else 0), right
+    left = -1
+    lo = max(0, start - _WINDOW)
+    for m in pattern.finditer(text, lo, start):
+        left = m.end()
+    if left < 0:
+        left = 0
+        if lo > 0:
+            for m in pattern.finditer(text, 0, start):
+                left = m.end()
     return left, right
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -84,10 +84,10 @@ def _judge_rule(rule: Rule, text: str, folded: str, start: int, end: int, catego
         return None
     c_left, c_right = ctxmod.clause_bounds(text, start, end)
     before, clause = folded[c_left:start], folded[c_left:c_right]
-    if any(fold(p) in before for p in rule.skip_before) or any(fold(p) in clause for p in rule.skip_context):
+    if any(p in before for p in rule.skip_before) or any(p in clause for p in rule.skip_context):
         return None
     severity, why_zh, why_en = rule.severity, rule.why_zh, rule.why_en
-    if severity == "violation" and any(fold(p) in clause for p in rule.borderline_context):
+    if severity == "violation" and any(p in clause for p in rule.borderline_context):
         severity = "borderline"
     if severity == "violation" and rule.borderline_sentence_context:
         s_left, s_right = ctxmod.sentence_bounds(text, start, end)
@@ -134,13 +134,19 @@ def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
     keep the most severe, then the longest."""
     order = sorted(hits, key=lambda h: (_RANK.get(h.severity, 2), -(h.end - h.start), h.start))
     kept: list[Hit] = []
+    starts: list[int] = []  # kept hits never overlap, so sorted starts (and their ends) answer overlap by bisect
+    ends: list[int] = []
     for h in order:
-        if any(k.start < h.end and h.start < k.end for k in kept):
+        i = bisect_left(starts, h.end)
+        if i > 0 and ends[i - 1] > h.start:
             continue
+        pos = bisect_left(starts, h.start)
+        starts.insert(pos, h.start)
+        ends.insert(pos, h.end)
         kept.append(h)
     # One claim per clause: a borderline hit beside a violation of the same kind (绝对是首选) is that claim.
-    kept = [h for h in kept if h.severity == "violation" or not any(
-        k.severity == "violation" and k.category == h.category and k.clause == h.clause for k in kept)]
+    claims = {(k.category, k.clause) for k in kept if k.severity == "violation"}
+    kept = [h for h in kept if h.severity == "violation" or (h.category, h.clause) not in claims]
     return sorted(kept, key=lambda h: h.start)
 
 
@@ -184,7 +190,7 @@ def _rule_pass(norm: str, folded: str, index: _SentenceIndex, langs: set[str], c
         if not covers & langs:
             continue
         rs = load_ruleset(set_lang)
-        for start, end, _term, rule_ids in rs.iter_hits(folded):
+        for start, end, _term, rule_ids in rs.iter_hits(folded, folded=True):
             if index.language_at(start) not in covers:
                 continue
             for rule_id in rule_ids:

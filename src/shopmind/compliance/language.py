@@ -43,6 +43,7 @@ _STOPWORDS: dict[str, frozenset[str]] = {
                     "melhor".split()),
     "nl": frozenset("de het een en is voor met deze dit jouw wij niet op van meer zeer zonder huid beste".split()),
 }
+_LATIN_CODES = frozenset(_STOPWORDS)
 _LETTER_HINTS: dict[str, re.Pattern] = {
     "de": re.compile(r"[äöüßÄÖÜ]"), "es": re.compile(r"[ñ¿¡Ñ]"), "fr": re.compile(r"[çœèêëàâîïûùÇŒÈÊ]"),
     "pt": re.compile(r"[ãõÃÕ]"),
@@ -58,25 +59,33 @@ class Sentence:
     language: str
 
 
-def latin_language(sentence: str) -> str:
-    """en/fr/de/es/it/pt/nl by function words and telltale letters; short or unclear text counts as en,
-    the language of most Latin-script product copy here (and of brand words inside Chinese)."""
+def latin_language(sentence: str, default: str | None = "en") -> str | None:
+    """en/fr/de/es/it/pt/nl by function words and telltale letters; short or unclear text gets `default`
+    (the neighbouring sentence's language, else en: most Latin-script product copy here)."""
     words = [w.lower() for w in _LATIN_WORD.findall(sentence)]
     if not words:
-        return "en"
+        return default
     scores = {lang: sum(w in sw for w in words) for lang, sw in _STOPWORDS.items()}
     for lang, pat in _LETTER_HINTS.items():
         scores[lang] += 2 * len(pat.findall(sentence))
     best = max(scores, key=lambda k: (scores[k], k == "en"))
-    if scores[best] == 0 or scores[best] == scores["en"]:
+    if scores[best] == 0:
+        return default
+    if scores[best] == scores["en"]:
         return "en"
     return best
 
 
-def sentence_language(sentence: str) -> str | None:
-    """Language code of one sentence; None when it has no letters at all (numbers, emoji, punctuation)."""
-    kana = len(_KANA.findall(sentence))
-    cjk = len(_CJK.findall(sentence))
+def sentence_language(sentence: str, latin_default: str | None = "en") -> str | None:
+    """Language code of one sentence; None when it has no letters at all (numbers, emoji, punctuation) or,
+    with `latin_default=None`, when Latin words give no clue."""
+    if not _KANA.search(sentence):
+        if _CJK.search(sentence):
+            return "zh" if not _HANGUL.search(sentence) or len(_HANGUL.findall(sentence)) < 2 else "ko"
+        kana = cjk = 0
+    else:
+        kana = len(_KANA.findall(sentence))
+        cjk = len(_CJK.findall(sentence))
     # A stray の in Chinese copy (小清新の连衣裙) is not Japanese: ask for real kana use.
     if kana >= 2 and kana * 5 >= cjk or (kana >= 1 and cjk == 0):
         return "ja"
@@ -88,7 +97,7 @@ def sentence_language(sentence: str) -> str | None:
         if len(pat.findall(sentence)) >= 2:
             return lang
     if _LATIN_WORD.search(sentence):
-        return latin_language(sentence)
+        return latin_language(sentence, latin_default)
     return None
 
 
@@ -111,9 +120,18 @@ def sentences(text: str) -> list[Sentence]:
     if not _NEEDS_SPLIT.search(text):
         return [Sentence(0, len(text), "zh" if _CJK.search(text) else "none")]
     out: list[Sentence] = []
-    for s, e in split_sentences(text):
-        lang = sentence_language(text[s:e])
+    spans = split_sentences(text)
+    unclear: list[int] = []
+    for s, e in spans:
+        lang = sentence_language(text[s:e], latin_default=None)
+        if lang is None and _LATIN_WORD.search(text[s:e]):
+            unclear.append(len(out))
         out.append(Sentence(s, e, lang or ""))
+    # Latin sentences without function words (Resultados garantizados.) take the nearest Latin language.
+    latin = [i for i, x in enumerate(out) if x.language in _LATIN_CODES]
+    for i in unclear:
+        near = min(latin, key=lambda j: abs(j - i), default=None)
+        out[i] = Sentence(out[i].start, out[i].end, out[near].language if near is not None else "en")
     last = next((x.language for x in out if x.language), "none")
     for i, sent in enumerate(out):
         if sent.language:
