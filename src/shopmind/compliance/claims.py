@@ -80,6 +80,8 @@ class ClaimRule:
     negation: bool = True
     qualifiers: tuple[str, ...] = ()  # lexicon names; a hit in the sentence applies `qualified`
     qualified: str = "skip"
+    qualifier_scope: str = "sentence"  # sentence | text (an advisory statement anywhere in the copy)
+    unless_within: tuple[str, ...] = ()  # lexicons whose longer term around the trigger takes precedence
     categories: frozenset[str | None] | None = None  # None: every category
     by_category: Mapping[str, str] = field(default_factory=dict)
     facts: FactCheck | None = None
@@ -100,6 +102,8 @@ class ClaimSet:
     synonyms: dict[str, tuple[str, ...]]  # folded canonical name -> all its folded terms
     by_trigger: dict[str, list[ClaimRule]]
     handlers: list[ClaimRule]
+    indexed: frozenset[str]  # lexicons in the automaton (triggers); the rest are searched lazily in scope
+    patterns: dict[str, re.Pattern]  # every lexicon as one alternation, longest term first
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,14 @@ class _Text:
     def __init__(self, text: str):
         self.text = text
         self.folded = fold(text)
-        self._clause = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(text)]
-        self._sentence = [(m.start(), m.end()) for m in _SENTENCE_BREAK.finditer(text)]
-        self._clause_starts = [s for s, _ in self._clause]
-        self._sentence_starts = [s for s, _ in self._sentence]
+        self._breaks: dict[str, tuple[list[tuple[int, int]], list[int]]] = {}
+
+    def _get(self, kind: str) -> tuple[list[tuple[int, int]], list[int]]:
+        if kind not in self._breaks:  # found on first use: most texts have no trigger at all
+            pattern = _SENTENCE_BREAK if kind == "sentence" else _CLAUSE_BREAK
+            spans = [m.span() for m in pattern.finditer(self.text)]
+            self._breaks[kind] = (spans, [a for a, _ in spans])
+        return self._breaks[kind]
 
     @staticmethod
     def _raw(text: str, breaks: list[tuple[int, int]], starts: list[int], start: int, end: int) -> tuple[int, int]:
@@ -140,7 +148,7 @@ class _Text:
         return left, right
 
     def clause(self, start: int, end: int) -> tuple[int, int]:
-        left, right = self._raw(self.text, self._clause, self._clause_starts, start, end)
+        left, right = self._raw(self.text, *self._get("clause"), start, end)
         while left < start and self.text[left] == " ":
             left += 1
         if right > left and self.text[right - 1] in "。！？!?.":
@@ -148,7 +156,7 @@ class _Text:
         return left, right
 
     def sentence(self, start: int, end: int) -> tuple[int, int]:
-        return self._raw(self.text, self._sentence, self._sentence_starts, start, end)
+        return self._raw(self.text, *self._get("sentence"), start, end)
 
     def scope(self, kind: str, start: int, end: int) -> tuple[int, int]:
         return self.sentence(start, end) if kind == "sentence" else self.clause(start, end)
@@ -182,7 +190,7 @@ def _parse_rule(entry: Mapping[str, Any], lexicons: Mapping[str, Any]) -> ClaimR
     triggers = _tuple(entry.get("trigger"))
     if not triggers and not entry.get("handler"):
         raise BackendUnavailable(f"claim rule {entry['id']} has neither trigger nor handler")
-    for name in triggers + _tuple(entry.get("with")) + _tuple(entry.get("qualifiers")):
+    for name in triggers + _tuple(entry.get("with")) + _tuple(entry.get("qualifiers")) + _tuple(entry.get("unless_within")):
         if name not in lexicons:
             raise BackendUnavailable(f"claim rule {entry['id']} names unknown lexicon {name!r}")
     severities = [entry.get("severity", "violation"), entry.get("qualified", "skip"),
@@ -199,7 +207,8 @@ def _parse_rule(entry: Mapping[str, Any], lexicons: Mapping[str, Any]) -> ClaimR
         pattern=re.compile(entry["pattern"], re.IGNORECASE) if entry.get("pattern") else None,
         scope=entry.get("scope", "clause"), exceptions=_tuple(entry.get("exceptions")),
         negation=bool(entry.get("negation", True)), qualifiers=_tuple(entry.get("qualifiers")),
-        qualified=entry.get("qualified", "skip"),
+        qualified=entry.get("qualified", "skip"), qualifier_scope=entry.get("qualifier_scope", "sentence"),
+        unless_within=_tuple(entry.get("unless_within")),
         categories=None if cats is None else frozenset(None if c in (None, "none") else c for c in cats),
         by_category=dict(entry.get("by_category") or {}), facts=_parse_facts(entry.get("facts")),
         handler=entry.get("handler"), params=dict(entry.get("params") or {}), replacement=entry.get("replacement"),
@@ -228,13 +237,22 @@ def build_claimset(data: Mapping[str, Any]) -> ClaimSet:
         if r.id in seen:
             raise BackendUnavailable(f"duplicate claim rule id {r.id}")
         seen.add(r.id)
+    # Only trigger lexicons (and those a handler needs over the whole text) go into the automaton: partner,
+    # qualifier and statement lexicons are searched inside the few clauses a trigger fires in, so common
+    # one-character partners (水, 倍, 酒) cost nothing on the text at large.
+    indexed = {t for r in rules for t in r.triggers} | {
+        lex for r in rules if r.handler for lex in _tuple(r.params.get("when"))}
     index: dict[str, set[str]] = {}
     canonical: dict[str, str] = {}
+    patterns: dict[str, re.Pattern] = {}
     for name, spec in lexicons.items():
-        for term, canon in _lexicon_terms(spec).items():
-            key = fold(term)
-            index.setdefault(key, set()).add(name)
-            canonical.setdefault(key, fold(canon))
+        terms = _lexicon_terms(spec)
+        for term, canon in terms.items():
+            canonical.setdefault(fold(term), fold(canon))
+            if name in indexed:
+                index.setdefault(fold(term), set()).add(name)
+        alternation = "|".join(re.escape(fold(x)) for x in sorted(terms, key=len, reverse=True))
+        patterns[name] = re.compile(alternation) if alternation else re.compile(r"(?!)")
     automaton = ahocorasick.Automaton()
     for term, names in index.items():
         automaton.add_word(term, (term, frozenset(names)))
@@ -250,7 +268,8 @@ def build_claimset(data: Mapping[str, Any]) -> ClaimSet:
     return ClaimSet(language=data.get("language", "zh"), rules=rules, automaton=automaton,
                     negations=tuple(fold(n) for n in _tuple(data.get("negations"))), canonical=canonical,
                     synonyms={k: tuple(sorted(v)) for k, v in synonyms.items()},
-                    by_trigger=by_trigger, handlers=[r for r in rules if r.handler])
+                    by_trigger=by_trigger, handlers=[r for r in rules if r.handler], indexed=frozenset(indexed),
+                    patterns=patterns)
 
 
 @lru_cache(maxsize=4)
@@ -282,7 +301,7 @@ def _positive(value: str) -> bool:
 
 
 def _occurrences(cs: ClaimSet, t: _Text) -> list[_Occ]:
-    if not cs.canonical:
+    if not cs.indexed:
         return []
     occ = []
     for end_idx, (term, names) in cs.automaton.iter(t.folded):
@@ -303,9 +322,11 @@ def _negated(cs: ClaimSet, t: _Text, clause_left: int, start: int) -> bool:
 
 
 class _Index:
-    """Occurrences by lexicon, sorted by start, for range look-ups inside a clause or sentence."""
+    """Occurrences by lexicon for range look-ups: trigger lexicons from the automaton pass, the others found
+    on demand inside the requested range."""
 
-    def __init__(self, occ: list[_Occ]):
+    def __init__(self, cs: ClaimSet, t: _Text, occ: list[_Occ]):
+        self.cs, self.t = cs, t
         self.by_lex: dict[str, list[_Occ]] = {}
         for o in occ:
             for name in o.lexicons:
@@ -313,6 +334,8 @@ class _Index:
         self.starts = {k: [o.start for o in v] for k, v in self.by_lex.items()}
 
     def within(self, lexicon: str, left: int, right: int) -> list[_Occ]:
+        if lexicon not in self.cs.indexed:
+            return self._search(lexicon, left, right)
         occ = self.by_lex.get(lexicon)
         if not occ:
             return []
@@ -323,6 +346,15 @@ class _Index:
             if occ[i].end <= right:
                 out.append(occ[i])
             i += 1
+        return out
+
+    def _search(self, lexicon: str, left: int, right: int) -> list[_Occ]:
+        out = []
+        names = frozenset((lexicon,))
+        for m in self.cs.patterns[lexicon].finditer(self.t.folded, left, right):
+            if self.cs.language == "en" and not ctxmod.ascii_word_boundary(self.t.folded, m.start(), m.end()):
+                continue
+            out.append(_Occ(m.start(), m.end(), m.group(0), names))
         return out
 
 
@@ -363,10 +395,19 @@ def _judge(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, trig: _Occ, cat
         return None
     if _in_exception(t, trig.start, trig.end, rule.exceptions):
         return None
+    for lex in rule.unless_within:
+        if any(o.start <= trig.start and trig.end <= o.end and (o.end - o.start) > (trig.end - trig.start)
+               for o in idx.within(lex, max(0, trig.end - 64), min(len(t.text), trig.start + 64))):
+            return None  # 辅助降血脂 is a catalogue function, not the disease claim 降血脂
     c_left, c_right = t.clause(trig.start, trig.end)
     s_left, s_right = t.scope(rule.scope, trig.start, trig.end)
     if rule.negation and _negated(cs, t, c_left, trig.start):
         return None
+    min_distinct = int(rule.params.get("min_distinct", 0) or 0)
+    if min_distinct:
+        terms = {o.term for lex in rule.triggers for o in idx.within(lex, s_left, s_right)}
+        if len(terms) < min_distinct:
+            return None
     span_start, span_end = trig.start, trig.end
     prefixed = bool(rule.prefix) and t.folded[max(0, trig.start - 1):trig.start] in rule.prefix and trig.start > 0
     if prefixed:
@@ -387,8 +428,8 @@ def _judge(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, trig: _Occ, cat
         if m is None:
             return None
         span_start, span_end = min(span_start, m.start()), max(span_end, m.end())
-        stock_keys = [k.lower() for k in _tuple(rule.params.get("stock_keys"))]
-        stock_key = next((k for k in stock_keys if k in facts), None)
+        stock_key = next((k.lower() for k in rule.params.get("stock_keys") or () if facts and k.lower() in facts),
+                         None)
         if stock_key is not None and m.groups():
             claimed, stock = _number(m.group(1)), _number(facts[stock_key])
             if claimed is not None and stock is not None:
@@ -399,7 +440,8 @@ def _judge(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, trig: _Occ, cat
                 why_en = (f"The scarcity claim contradicts the stock (claims {m.group(1)}, product fact "
                           f"{stock_key} = {facts[stock_key]}), a fabricated shortage.")
     if rule.qualifiers:
-        q_left, q_right = t.scope(_QUALIFIER_SCOPE, trig.start, trig.end)
+        q_left, q_right = ((0, len(t.text)) if rule.qualifier_scope == "text"
+                           else t.scope(_QUALIFIER_SCOPE, trig.start, trig.end))
         if any(idx.within(q, q_left, q_right) for q in rule.qualifiers):
             if rule.qualified == "skip":
                 return None
@@ -457,11 +499,13 @@ def _handle(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, category: str 
     if severity == "skip":
         return None
     p = rule.params
+    if rule.handler in ("fact_equals", "fact_missing") and not facts:
+        return None
     why_zh, why_en = rule.why_zh, rule.why_en
     if rule.handler == "required_statement":
         # Only copy that makes the claims the statement qualifies needs it.
         claims = [o for lex in _tuple(p.get("when")) for o in idx.by_lex.get(lex, [])]
-        if not claims or idx.by_lex.get(p["statement"]):
+        if not claims or idx.within(p["statement"], 0, len(t.text)):
             return None
         anchor = min(claims, key=lambda o: o.start)
         return Hit(anchor.start, anchor.end, rule.id, rule.category, severity, rule.legal_basis, why_zh, why_en,
@@ -519,7 +563,7 @@ def scan_claims(text: str, category: str | None, facts: Mapping[str, str] | None
     if not text.strip():
         return []
     t = _Text(text)
-    idx = _Index(_occurrences(cs, t))
+    idx = _Index(cs, t, _occurrences(cs, t))
     nfacts = _norm_facts(facts)
     hits: list[Hit] = []
     for lex, occs in idx.by_lex.items():
