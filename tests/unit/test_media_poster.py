@@ -158,3 +158,30 @@ def test_cli_poster_banned_headline_is_rewritten_or_refused(home, tmp_path, monk
     assert res.exit_code == 0, res.output
     obj = json.loads(res.stdout)
     assert obj["copy_source"] == "template" and obj["points"] == ["材质：真丝"]
+
+
+def test_api_poster_and_copy_are_guarded(home, tmp_path, monkeypatch):
+    import base64
+    import io
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from shopmind.api.errors import install_error_handlers
+    from shopmind.api.media import router
+
+    monkeypatch.setenv("SHOPMIND_LLM_MODEL", str(tmp_path / "no-such-model.gguf"))
+    make_catalog(home, tmp_path)
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    client = TestClient(app)
+    r = client.post("/media/poster", json={"product_id": "p1", "headline": "全网第一 最低价 治疗失眠", "ratio": "1:1"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert not any(w in body["result"]["headline"] for w in ("全网第一", "最低价", "治疗", "失眠"))
+    assert body["result"]["findings"] and Image.open(io.BytesIO(base64.b64decode(body["image_png_base64"]))).size == (1080, 1080)
+    r = client.post("/media/poster", json={"product_id": "p1", "headline": "全网第一 最低价 治疗失眠", "strict": True})
+    assert 400 <= r.status_code < 500 and r.json()["error"]["detail"]["refused"]
+    r = client.post("/media/copy", json={"product_id": "p1", "copy": "template"})
+    assert r.status_code == 200 and r.json()["source"] == "template" and r.json()["points"] == ["材质：真丝"]
