@@ -25,7 +25,6 @@ _BOMS: tuple[tuple[bytes, str, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
 )
-_CANDIDATES = ("utf-8", "gb18030")
 _ESCAPED = re.compile("[\udc80-\udcff]")
 
 
@@ -47,13 +46,13 @@ class DetectedEncoding:
         return text
 
 
-def _bad_lines(path: Path, codec: str, stop_after: int | None = None) -> int:
-    """Count newline-separated lines that fail strict decoding (streamed, bounded memory).
+def _line_counts(path: Path, codec: str, stop_after: int | None = None) -> tuple[int, int]:
+    """(lines that fail strict decoding, non-ASCII lines that decode), streamed with bounded memory.
 
     Splitting on b"\\n" is safe for UTF-8 and GB18030: neither uses 0x0A inside a multibyte
     sequence, so a line boundary is always a character boundary.
     """
-    bad = 0
+    bad = good_wide = 0
     with path.open("rb") as fh:
         for line in fh:
             try:
@@ -61,8 +60,11 @@ def _bad_lines(path: Path, codec: str, stop_after: int | None = None) -> int:
             except UnicodeDecodeError:
                 bad += 1
                 if stop_after is not None and bad > stop_after:
-                    return bad
-    return bad
+                    break
+            else:
+                if not line.isascii():
+                    good_wide += 1
+    return bad, good_wide
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -95,14 +97,18 @@ def detect_encoding(path: Path) -> DetectedEncoding:
         return DetectedEncoding(name=wide, codec=wide)
     if b"\x00" in head and head.count(b"\x00") > len(head) // 4:
         raise BadInput(f"{path.name}: looks like a binary file, not a text catalog")
-    counts: list[tuple[int, str]] = []
-    for codec in _CANDIDATES:
-        bad = _bad_lines(path, codec, stop_after=None if not counts else counts[0][0])
-        if bad == 0:
-            return DetectedEncoding(name=codec, codec=codec)
-        counts.append((bad, codec))
-    bad, codec = min(counts)  # ties keep UTF-8 (listed first)
-    return DetectedEncoding(name=codec, codec=codec, bad_lines=bad)
+    utf8_bad, utf8_wide = _line_counts(path, "utf-8")
+    if utf8_bad == 0:
+        return DetectedEncoding(name="utf-8", codec="utf-8")
+    # Valid multibyte UTF-8 almost never happens by accident, while UTF-8 Chinese often decodes
+    # as (wrong) GB18030: a file whose non-ASCII lines are mostly valid UTF-8 is UTF-8 with a few
+    # bad lines, which are reported rather than re-read as mojibake.
+    if utf8_wide >= utf8_bad:
+        return DetectedEncoding(name="utf-8", codec="utf-8", bad_lines=utf8_bad)
+    gb_bad, _ = _line_counts(path, "gb18030", stop_after=utf8_bad)
+    if gb_bad < utf8_bad:
+        return DetectedEncoding(name="gb18030", codec="gb18030", bad_lines=gb_bad)
+    return DetectedEncoding(name="utf-8", codec="utf-8", bad_lines=utf8_bad)
 
 
 def has_undecodable(text: str) -> bool:
