@@ -114,10 +114,13 @@ def price_banner(label: str, sub: str, width: int) -> np.ndarray:
     return out
 
 
-def countdown_text(seconds_left: float, lang: str = "zh") -> str:
+def countdown_text(seconds_left: float, lang: str = "zh", deal: bool = True) -> str:
+    """The on-screen timer; it only says "coupon" when a promotion really lowers this item's price."""
     s = max(0, int(seconds_left))
     clock = f"{s // 60:02d}:{s % 60:02d}"
-    return f"优惠券倒计时 {clock}" if lang == "zh" else f"Coupon ends in {clock}"
+    if deal:
+        return f"优惠券倒计时 {clock}" if lang == "zh" else f"Coupon ends in {clock}"
+    return f"本款讲解剩余 {clock}" if lang == "zh" else f"Next item in {clock}"
 
 
 def product_card(image: Image.Image, title: str, box: tuple[int, int], bg=(255, 255, 255)) -> np.ndarray:

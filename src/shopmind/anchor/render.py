@@ -85,9 +85,14 @@ class FaceRig:
         simplex[simplex < 0] = 0
         T = tri.transform[simplex]
         b2 = np.einsum("nij,nj->ni", T[:, :2, :], grid - T[:, 2, :])
-        self.bary = np.concatenate([b2, 1 - b2.sum(1, keepdims=True)], 1).astype(np.float32)
-        self.verts = tri.simplices[simplex].astype(np.int32)
+        bary = np.concatenate([b2, 1 - b2.sum(1, keepdims=True)], 1).astype(np.float32)
+        verts = tri.simplices[simplex].astype(np.int32)
         self.n_pts = len(pts)
+        from scipy.sparse import csr_matrix
+
+        # one sparse matrix turns control-point displacements into the dense field (3 weights per pixel)
+        rows = np.repeat(np.arange(len(grid)), 3)
+        self.interp = csr_matrix((bary.ravel(), (rows, verts.ravel())), shape=(len(grid), self.n_pts))
         self.half = (hh, hw)
         self.hgrid_x, self.hgrid_y = gx.astype(np.float32), gy.astype(np.float32)
         fy, fx = np.mgrid[0:rh, 0:rw]
@@ -167,13 +172,15 @@ class FaceRig:
         rh, rw = y1 - y0, x1 - x0
         d = self.displacement(pose).astype(np.float32)
         hh, hw = self.half
-        D = np.einsum("pk,pkc->pc", self.bary, d[self.verts]).reshape(hh, hw, 2)
+        D = np.ascontiguousarray((self.interp @ d).astype(np.float32).reshape(hh, hw, 2))
         # backward map with one fixed-point step: src = p - D(p - D(p)) (on the half grid, then upsampled)
-        D2 = cv2.remap(D, self.hgrid_x - D[..., 0] / 2, self.hgrid_y - D[..., 1] / 2, cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+        hx = self.hgrid_x - 0.5 * D[..., 0]
+        hy = self.hgrid_y - 0.5 * D[..., 1]
+        D2 = cv2.remap(D, hx, hy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         D2 = cv2.resize(D2, (hw * 2, hh * 2), interpolation=cv2.INTER_LINEAR)[:rh, :rw]
-        warped = cv2.remap(self.roi_src, self.grid_x - D2[..., 0], self.grid_y - D2[..., 1], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
+        mx = np.subtract(self.grid_x, D2[..., 0])
+        my = np.subtract(self.grid_y, D2[..., 1])
+        warped = cv2.remap(self.roi_src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self._paint_mouth(warped, d[: self.n_lm] + (self.lm - np.array([x0, y0])), pose)
         frame[y0:y1, x0:x1] = warped
         return frame

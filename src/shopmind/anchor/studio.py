@@ -61,9 +61,9 @@ class Performer:
     """Frames of one presenter speaking one narration; deterministic for a given seed."""
 
     def __init__(self, portrait: Portrait, samples: np.ndarray, rate: int, lines: list[LineTiming], fps: int,
-                 persona: Persona, seed: int = 0) -> None:
+                 persona: Persona, seed: int = 0, rig: FaceRig | None = None) -> None:
         self.portrait, self.fps, self.persona = portrait, fps, persona
-        self.rig = FaceRig(portrait.image, portrait.landmarks)
+        self.rig = rig or FaceRig(portrait.image, portrait.landmarks)  # share one rig across narrations
         self.track = mouth_track(samples, rate, fps)
         self.lines = lines
         self.emotions = [emotion_for(t.text) for t in lines]

@@ -112,6 +112,52 @@ def price_cmd(
         print(quote.breakdown("en"))
 
 
+@live_app.command("stream")
+def stream_cmd(
+    ids: Optional[str] = typer.Option(None, "--ids", help="Comma-separated catalog product ids to rotate through."),
+    products: Optional[Path] = typer.Option(None, "--products", help="Or a JSON list / JSON lines of products."),
+    hls: Optional[Path] = typer.Option(None, "--hls", help="Write HLS (index.m3u8 + segments) into this folder."),
+    rtmp: Optional[str] = typer.Option(None, "--rtmp", help="Or push to this RTMP ingest URL (Douyin/Taobao/OBS)."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds (default: until Ctrl-C)."),
+    fps: int = typer.Option(25, "--fps"),
+    promotions: Optional[Path] = typer.Option(None, "--promotions", help="Promotions YAML/JSON for the price banner."),
+    lang: str = typer.Option("zh", "--lang", help="zh | en"),
+    portrait: Optional[Path] = typer.Option(None, "--portrait", help="Presenter photo: the talking anchor appears on stream."),
+    consent: Optional[str] = typer.Option(None, "--consent", help="Consent statement for --portrait (or PHOTO.consent.json)."),
+    persona: Optional[str] = typer.Option(None, "--persona", help="Anchor persona (name or YAML); its portrait is used if set."),
+    hls_window: int = typer.Option(0, "--hls-window", help="Keep only the last N segments (0: keep all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final stats as one JSON object."),
+) -> None:
+    """Push a live session to RTMP or HLS in real time: products, verified prices, timers, subtitles, anchor."""
+    from shopmind.live.stream import run_stream
+
+    items, _tags = _load_products(products, ids)
+    pic, pers = None, None
+    if portrait is not None or persona is not None:
+        from shopmind.anchor.personas import load_persona
+
+        pers = load_persona(persona)
+        photo = portrait or (Path(pers.portrait) if pers.portrait else None)
+        if photo is not None:
+            from shopmind.anchor.portrait import load_portrait
+
+            pic = load_portrait(photo, consent_text=consent or pers.consent)
+
+    def progress(frames: int, dropped: int, seconds: float) -> None:
+        console.print(f"[dim]{seconds:6.1f}s  {frames / seconds:5.1f} fps  dropped {dropped}[/]")
+
+    from shopmind.live.promotions import load_promotions
+
+    stats = run_stream(items, hls_dir=hls, rtmp=rtmp, duration=duration, fps=fps, lang=lang, portrait=pic, persona=pers,
+                       promotions=load_promotions(promotions) if promotions else None, hls_window=hls_window,
+                       on_stats=None if as_json else progress)
+    if as_json:
+        print(stats.model_dump_json())
+    else:
+        console.print(f"streamed {stats.seconds:.1f}s to {stats.target}: {stats.fps} fps, {stats.dropped_frames} dropped, "
+                      f"{stats.bitrate_kbps} kbit/s, A/V drift {stats.av_drift_ms} ms")
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
