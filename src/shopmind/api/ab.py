@@ -115,6 +115,13 @@ def active_content(product_id: str, content_type: str, store: ExperimentStore = 
 @router.post("/plan")
 def plan(req: PlanRequest) -> dict:
     """Units per arm for the given effect, alpha and power."""
+    try:
+        return _plan(req)
+    except (ValueError, ArithmeticError) as exc:  # impossible or overflowing inputs are the caller's, not a 500
+        raise BadInput(f"cannot plan with these inputs: {exc}") from None
+
+
+def _plan(req: PlanRequest) -> dict:
     if req.metric == "proportion":
         if req.baseline is None:
             raise BadInput("a proportion plan needs `baseline`")

@@ -90,8 +90,11 @@ COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Malformed request body"},
     401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
     403: {"model": ErrorResponse, "description": "The key's role may not call this route"},
+    404: {"model": ErrorResponse, "description": "Not found"},
+    409: {"model": ErrorResponse, "description": "A prerequisite step has not run"},
     413: {"model": ErrorResponse, "description": "Request larger than the configured bounds"},
     422: {"model": ErrorResponse, "description": "Bad input"},
     429: {"model": ErrorResponse, "description": "Rate limit or concurrency cap reached (see Retry-After)"},
     500: {"model": ErrorResponse, "description": "Internal error"},
+    503: {"model": ErrorResponse, "description": "Backend unavailable"},
 }
