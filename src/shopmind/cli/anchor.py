@@ -84,6 +84,39 @@ def personas_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
             err.print(f"{it['name']}: {it['description_en']} (voice {it['voice']['lang']} @ {it['voice']['speed']}, layout {it['layout']})")
 
 
+def tryon_cmd(
+    person: Path = typer.Argument(..., help="Photo of the person (front-facing, upper body visible)."),
+    product_id: str = typer.Argument(..., help="Catalog id of an upper-body garment (its photo is the garment)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output image (.png or .jpg)."),
+    backend: str = typer.Option("geometric", "--backend", help="Try-on backend (geometric; a diffusion backend can plug in)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Virtual try-on (geometric stage): warp the product's garment onto the person by body keypoints."""
+    from shopmind.catalog.images import open_image
+    from shopmind.catalog.store import open_store
+    from shopmind.config import get_settings
+    from shopmind.errors import NotReady
+    from shopmind.media.tryon import try_on
+
+    if out.suffix.lower() not in {".png", ".jpg", ".jpeg"}:
+        raise BadInput(f"--out must be a .png or .jpg file, got {out.name!r}")
+    store = open_store(get_settings())
+    product = store.get_product(product_id)
+    path = store.image_file(product_id)
+    if path is None or not path.is_file():
+        raise NotReady(f"product {product_id!r} has no stored image; ingest one first")
+    image, result = try_on(open_image(person).image, open_image(path).image, backend=backend)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    obj = {"out": str(out), "product_id": product.id, **result.model_dump()}
+    if as_json:
+        emit_json(obj)
+    else:
+        err.print(f"[green]try-on[/] {product.title} → {out} (keypoint error {result.keypoint_error['mean']:.3f} of torso, "
+                  f"{result.seconds}s; {result.stage})")
+
+
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    """Add the `anchor` group (and, when present, `tryon`)."""
+    """Add the `anchor` group and the `tryon` command."""
     app.add_typer(anchor_app, name="anchor")
+    app.command("tryon")(tryon_cmd)
