@@ -82,7 +82,8 @@ def test_languages_per_sentence_and_unchecked():
     assert check("全网第一的T恤。Questo è il migliore prodotto.").verdict == "violation"
     both = check("纯棉T恤，全网第一。Guaranteed results, cures acne.")
     assert set(both.languages) == {"zh", "en"} and both.language == "mixed"
-    assert {f.span for f in both.findings if f.severity == "violation"} >= {"全网第一", "cures"}
+    spans = [f.span for f in both.findings if f.severity == "violation"]
+    assert "全网第一" in spans and any("cures" in s for s in spans)
     assert [s.language for s in sentences("小清新の连衣裙，很好看")] == ["zh"]  # one の is not Japanese
 
 

@@ -78,6 +78,8 @@ def _validate_facts(facts: object) -> dict[str, str] | None:
 def _judge_rule(rule: Rule, text: str, folded: str, start: int, end: int, category: str | None,
                 price_context: PriceContext | None) -> Hit | None:
     """Apply one rule's context logic to a hit; None means the hit is not a finding here."""
+    if rule.severity == "clean":
+        return None  # a known non-claim: its clause is decided (see _rule_pass), nothing to report
     if rule.language in WORD_BOUNDARY_LANGUAGES and not ctxmod.ascii_word_boundary(folded, start, end):
         return None
     if rule.exceptions and ctxmod.in_exception(text, start, end, rule.exceptions, folded):
@@ -183,7 +185,9 @@ class _SentenceIndex:
 
 
 def _rule_pass(norm: str, folded: str, index: _SentenceIndex, langs: set[str], cat: str | None,
-               price_context: PriceContext | None) -> list[Hit]:
+               price_context: PriceContext | None, seen: list[int] | None = None) -> list[Hit]:
+    """Literal-term hits judged in context; `seen` collects the start of every term occurrence, findings or
+    not (最后一件, 第一眼 and a price backed by facts are decisions too, which the classifier must not undo)."""
     hits: list[Hit] = []
     for set_lang in LANGUAGES:
         covers = _COVERS[set_lang]
@@ -193,6 +197,8 @@ def _rule_pass(norm: str, folded: str, index: _SentenceIndex, langs: set[str], c
         for start, end, _term, rule_ids in rs.iter_hits(folded, folded=True):
             if index.language_at(start) not in covers:
                 continue
+            if seen is not None:
+                seen.append(start)
             for rule_id in rule_ids:
                 if rs.superlative is not None and rule_id == rs.superlative.id:
                     hit = _judge_superlative(rs, norm, start)
@@ -217,12 +223,13 @@ def _claims_pass(norm: str, index: _SentenceIndex, langs: set[str], cat: str | N
     return hits
 
 
-def _classifier_pass(norm: str, index: _SentenceIndex, decided: list[Hit]) -> list[Hit]:
-    """The learned clause classifier, only on clauses no rule or claim decided (rules win where certain)."""
+def _classifier_pass(norm: str, index: _SentenceIndex, decided: list[Hit], seen: list[int]) -> list[Hit]:
+    """The learned clause classifier, only on clauses no rule or claim decided (rules win where certain):
+    a clause holding a finding, or a rule term the rules judged not to be a claim, is decided."""
     clf = _optional_pass("classifier")
     if clf is None or not clf.available():
         return []
-    taken = [h.clause for h in decided]
+    taken = [h.clause for h in decided] + [ctxmod.clause_bounds(norm, p, p + 1) for p in seen]
     out = []
     for h in clf.classify_clauses(norm, language="zh"):
         if index.language_at(h.start) != "zh":
@@ -262,10 +269,12 @@ def analyse(text: str, category: str | None = None, price_context: PriceContext 
     index = _SentenceIndex(sents)
     langs = {s.language for s in sents}
     folded = fold(ntext)
-    hits = _rule_pass(ntext, folded, index, langs, cat, price_context)
+    use_classifier = classifier and "zh" in langs
+    seen: list[int] = []
+    hits = _rule_pass(ntext, folded, index, langs, cat, price_context, seen if use_classifier else None)
     hits += _claims_pass(ntext, index, langs, cat, fact_map)
-    if classifier and "zh" in langs:
-        hits += _classifier_pass(ntext, index, hits)
+    if use_classifier:
+        hits += _classifier_pass(ntext, index, hits, seen)
     kept = [_to_original(norm, h) for h in _drop_overlaps(hits)]
     overall, seen, unchecked = langmod.summary(sents)
     return Analysis(kept, overall, seen, unchecked)
@@ -325,6 +334,7 @@ def warm_up() -> None:
         load_ruleset(lang)
     normalise("國家級ＮＯ．１")
     ctxmod.superlative_span("这是最好的", 2)
+    analyse("这款最好的面霜，三天见效，医生推荐。Best cream, cures acne.", "cosmetics")  # claims + classifier load
 
 
 def verdict_of(findings: list[Finding], unchecked_languages: list[str]) -> str:
