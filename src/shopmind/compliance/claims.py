@@ -45,6 +45,9 @@ _QUALIFIER_SCOPE = "sentence"
 # Same break characters as context.clause_bounds / sentence_bounds (kept in step by a unit test).
 _CLAUSE_BREAK = re.compile(r"[，,。！？!?；;\n：:、…]|\.(?=\s|$)")
 _SENTENCE_BREAK = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
+# A claim's own scope: a clause, but the enumeration comma 、 joins list items (降血压、降血糖 / 对糖尿病、高血压
+# 有效) instead of ending the claim.
+_CLAIM_BREAK = re.compile(r"[，,。！？!?；;\n：:…]|\.(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class _Text:
 
     def _get(self, kind: str) -> tuple[list[tuple[int, int]], list[int]]:
         if kind not in self._breaks:  # found on first use: most texts have no trigger at all
-            pattern = _SENTENCE_BREAK if kind == "sentence" else _CLAUSE_BREAK
+            pattern = {"sentence": _SENTENCE_BREAK, "claim": _CLAIM_BREAK}.get(kind, _CLAUSE_BREAK)
             spans = [m.span() for m in pattern.finditer(self.text)]
             self._breaks[kind] = (spans, [a for a, _ in spans])
         return self._breaks[kind]
@@ -159,7 +162,13 @@ class _Text:
         return self._raw(self.text, *self._get("sentence"), start, end)
 
     def scope(self, kind: str, start: int, end: int) -> tuple[int, int]:
-        return self.sentence(start, end) if kind == "sentence" else self.clause(start, end)
+        """Where a rule's partners may be: the sentence, or the clause with enumerations joined."""
+        if kind == "sentence":
+            return self.sentence(start, end)
+        left, right = self._raw(self.text, *self._get("claim"), start, end)
+        if right > left and self.text[right - 1] in "。！？!?.":
+            right -= 1
+        return left, right
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
@@ -504,7 +513,8 @@ def _handle(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, category: str 
     why_zh, why_en = rule.why_zh, rule.why_en
     if rule.handler == "required_statement":
         # Only copy that makes the claims the statement qualifies needs it.
-        claims = [o for lex in _tuple(p.get("when")) for o in idx.by_lex.get(lex, [])]
+        claims = [o for lex in _tuple(p.get("when")) for o in idx.by_lex.get(lex, [])
+                  if not _in_exception(t, o.start, o.end, rule.exceptions)]
         if not claims or idx.within(p["statement"], 0, len(t.text)):
             return None
         anchor = min(claims, key=lambda o: o.start)
