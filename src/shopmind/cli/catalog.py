@@ -71,6 +71,7 @@ def ingest(
     limit: Optional[int] = typer.Option(None, help="Only the first N rows."),
     map_: list[str] = typer.Option([], "--map", help="FIELD=path.in.record, repeatable: --map price=price.current --map description=details.text"),
     allow_outside: bool = typer.Option(False, "--allow-outside", help="Let the image column name files outside the catalog's folder and --images."),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, max=100_000, help="Rows per committed batch (an interrupted run keeps every finished batch)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Import a catalog. Re-running skips what is already in; bad rows/images are reported, never fatal.
@@ -88,7 +89,7 @@ def ingest(
     total = _count_rows(path)
     with progress_bar("ingest", total if limit is None else min(total, limit), not as_json) as advance:
         report = ingest_catalog(store, path, images=images, errors_file=errors_file, progress=advance, limit=limit,
-                                mapping=mapping, allow_outside=allow_outside)
+                                mapping=mapping, allow_outside=allow_outside, batch_size=batch_size)
     if as_json:
         _print_json(report.model_dump())
         return
