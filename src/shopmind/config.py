@@ -37,6 +37,7 @@ class Settings(BaseModel):
     seed: int = 0
     # API safety (issue 12): bounds checked before a request costs anything, per-key throttles, CORS, jobs.
     api_max_body_bytes: int = 8 * 1024 * 1024  # JSON bodies (a ticket photo travels base64 inside one)
+    api_max_small_body_bytes: int = 256 * 1024  # /search and /recommend: a query, filters, a history of ids
     api_max_upload_bytes: int = 512 * 1024 * 1024  # catalog uploads (multipart) to /catalog/ingest and /jobs/ingest
     api_max_query_chars: int = 2000  # a search query or a text to check longer than this is refused (422)
     api_max_text_chars: int = 100_000  # any other single JSON string (ad copy, a ticket message …)

@@ -115,7 +115,9 @@ async def ingest_job(
     images: UploadFile | None = File(None, description="Optional .tar of images keyed by id"),
 ) -> Job:
     """Queue the import of an uploaded catalog (+ images tar); returns the job at once (202)."""
-    params = await run_in_threadpool(_prepare_ingest, catalog, images, get_settings())
+    from shopmind.api.limits import app_settings
+
+    params = await run_in_threadpool(_prepare_ingest, catalog, images, app_settings(request))
     return await run_in_threadpool(_submit, request, "ingest", params)
 
 

@@ -23,6 +23,9 @@ from shopmind.config import Settings, get_settings
 from shopmind.errors import ShopmindError
 
 UPLOAD_PATHS = frozenset({"/catalog/ingest", "/jobs/ingest"})
+# Routes whose whole input is a short query (+ filters / a history of ids): a small body limit lets a
+# megabyte query be refused from its Content-Length, before a byte of it is read or parsed.
+SMALL_BODY_PATHS = frozenset({"/search", "/recommend"})
 # POST routes that run the LLM, image models or OCR: throttled per key.
 HEAVY_PREFIXES = ("/content/", "/media/", "/service/ask", "/service/tickets", "/search/image", "/live/script", "/jobs/")
 
@@ -40,6 +43,8 @@ def body_limit_for(path: str, content_type: str, settings: Settings) -> int:
         return settings.api_max_upload_bytes
     if content_type.startswith("multipart/"):
         return settings.max_image_bytes + 1024 * 1024
+    if path.rstrip("/") in SMALL_BODY_PATHS:
+        return min(settings.api_max_small_body_bytes, settings.api_max_body_bytes)
     return settings.api_max_body_bytes
 
 
@@ -129,6 +134,11 @@ def check_json_bounds(value: object, settings: Settings) -> None:
                            detail={"limit": "api_max_text_chars", "max": settings.api_max_text_chars, "got": len(node)})
 
 
+def app_settings(request: Request) -> Settings:
+    """The settings the app was built with (tests build apps with their own), else the process-wide ones."""
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
 async def json_bounds(request: Request) -> None:
     """App-wide dependency: FastAPI has parsed (and cached) the JSON body by now; bound its shape."""
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
@@ -139,7 +149,7 @@ async def json_bounds(request: Request) -> None:
         body = await request.json()
     except Exception:  # malformed JSON is reported by FastAPI's own validation
         return
-    check_json_bounds(body, get_settings())
+    check_json_bounds(body, app_settings(request))
 
 
 def check_query_length(text: str | None) -> str | None:
