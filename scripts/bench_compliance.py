@@ -21,6 +21,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=SHARED / "advertisegen" / "dev.jsonl")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rules-only", action="store_true", help="skip the learned clause classifier")
     args = parser.parse_args()
     if not args.corpus.exists():
         print(json.dumps({"skipped": f"corpus not found: {args.corpus}"}))
@@ -30,12 +31,12 @@ def main() -> int:
 
     texts = [json.loads(l)["summary"] for l in args.corpus.read_text(encoding="utf-8").splitlines() if l.strip()]
     warm_up()
-    lat, findings, verdicts = [], 0, {"violation": 0, "borderline": 0, "clean": 0}
+    lat, findings, verdicts = [], 0, {"violation": 0, "borderline": 0, "clean": 0, "unchecked": 0}
     t0 = time.perf_counter()
     for _ in range(args.repeat):
         for text in texts:
             s = time.perf_counter()
-            report = check(text)
+            report = check(text, classifier=not args.rules_only)
             lat.append((time.perf_counter() - s) * 1000)
             findings += len(report.findings)
             verdicts[report.verdict] += 1
@@ -44,7 +45,7 @@ def main() -> int:
     n_bytes = sum(len(t.encode("utf-8")) for t in texts) * args.repeat
     q = statistics.quantiles(lat, n=100)
     print(json.dumps({
-        "benchmark": "compliance.check", "dataset": str(args.corpus), "n_texts": n, "unique_texts": len(texts),
+        "benchmark": "compliance.check", "classifier": not args.rules_only, "dataset": str(args.corpus), "n_texts": n, "unique_texts": len(texts),
         "repeat": args.repeat, "seconds": round(secs, 3), "texts_per_s": round(n / secs, 1),
         "mb_per_s": round(n_bytes / 1e6 / secs, 3), "latency_ms": {"p50": round(q[49], 3), "p95": round(q[94], 3),
                                                                    "max": round(max(lat), 3)},
