@@ -221,14 +221,28 @@ def similar(
 
 
 def recommend(
-    history: str = typer.Option(..., "--history", help="Comma-separated product ids the shopper viewed/bought."),
+    history: Optional[str] = typer.Option(None, "--history", help="Comma-separated product ids the shopper viewed/bought."),
+    scene: Optional[str] = typer.Option(None, "--scene", help="Or a scene: beach | office | wedding | gym | rainy | PHOTO path."),
     k: int = typer.Option(10, "--k"),
     diversity: float = typer.Option(0.3),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Recommendations from a browsing history (history items excluded, diversified)."""
+    """Recommendations from a browsing history (history items excluded, diversified), or for a scene with reasons."""
+    from shopmind.errors import BadInput
     from shopmind.search.hybrid import SearchEngine
 
+    if (history is None) == (scene is None):
+        raise BadInput("give exactly one of --history ids or --scene beach|office|wedding|gym|rainy|PHOTO")
+    if scene is not None:
+        from shopmind.search.scene import recommend_for_scene
+
+        res = recommend_for_scene(scene, _store(), k=k)
+        if as_json:
+            _print_json(res.model_dump())
+        else:
+            for h in res.items:
+                typer.echo(f"{h.score:.3f}  {h.id}  {h.title}  — {'；'.join(h.reasons_zh)} / {'; '.join(h.reasons_en)}")
+        return
     ids = [x.strip() for x in history.split(",") if x.strip()]
     _print_hits(SearchEngine(_store()).recommend(ids, k=k, diversity=diversity), as_json)
 
