@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 StageProgress = Callable[[str, int, int], None]
+MAX_JOB_ERRORS = 200
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -112,8 +113,11 @@ def _ingest_job(params: dict[str, Any], ctx) -> dict[str, Any]:
     images = Path(params["images"]) if params.get("images") else None
     advance = _counter(ctx.progress, "ingest", total)
     # Jobs ingest API uploads only: the catalog may not name server files (images come from the upload).
-    report = ingest_catalog(_job_store(), catalog, images=images, progress=advance, allow_paths=False)
-    return report.model_dump(mode="json")
+    report = ingest_catalog(_job_store(), catalog, images=images, progress=advance, allow_paths=False).model_dump(mode="json")
+    errors = report.get("errors") or []
+    if len(errors) > MAX_JOB_ERRORS:  # the job row keeps a sample; the store's item_errors table keeps them all
+        report["errors"], report["errors_omitted"] = errors[:MAX_JOB_ERRORS], len(errors) - MAX_JOB_ERRORS
+    return report
 
 
 def _cleanup_upload(params: dict[str, Any]) -> None:
