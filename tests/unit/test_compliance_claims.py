@@ -119,6 +119,14 @@ def test_negation_clears_the_claim():
     assert "zh.claim.food_health" in _rules("本品具有减肥功能", "food")
 
 
+def test_warnings_and_lookalikes_are_not_claims():
+    assert _rules("高血压患者不适合饮用", "food") == {}  # a warning, negated right before the verb
+    assert _rules("喝完没改善失眠就别买了", "food") == {}
+    assert _rules("酒店开车十分钟，喝个痛快的夜宵摊", "general") == {}  # 酒店 is not liquor
+    assert _rules("这家店做事没有效率", "general") == {}  # 没有效率 is not a stated efficacy rate
+    assert _rules("防脱发洗发水", "cosmetics") == {"zh.claim.cosmetic_special": "borderline"}  # cosmetic claim, not disease
+
+
 def test_industry_severity():
     text = "医生推荐，放心使用"
     assert _rules(text, "food")["zh.claim.authority_endorse"] == "violation"
@@ -149,6 +157,7 @@ def test_finance_and_property():
     assert "zh.claim.return_number" not in _rules("业绩比较基准3%，投资有风险", "finance")
     assert _rules("无风险退货，放心购买", "apparel") == {}
     assert _rules("距地铁站步行约10分钟", "real_estate")["zh.claim.travel_time"] == "violation"
+    assert _rules("距地铁站步行约10分钟", None)["zh.claim.travel_time"] == "borderline"
     measured = {"实测通勤时间": "2026-05 实测步行 9 分 40 秒"}
     assert "zh.claim.travel_time" not in _rules("距地铁站步行约10分钟", "real_estate", measured)
     assert _rules("未来五年房价必将翻倍", "real_estate")["zh.claim.future_value"] == "violation"

@@ -101,6 +101,7 @@ class ClaimSet:
     rules: list[ClaimRule]
     automaton: Any
     negations: tuple[str, ...]
+    immediate_negations: frozenset[str]  # one-character cues that negate only the word right after them
     canonical: dict[str, str]  # folded term -> canonical name (for fact matching), defaults to the term
     synonyms: dict[str, tuple[str, ...]]  # folded canonical name -> all its folded terms
     by_trigger: dict[str, list[ClaimRule]]
@@ -276,6 +277,7 @@ def build_claimset(data: Mapping[str, Any]) -> ClaimSet:
         synonyms.setdefault(canon, {canon}).add(term)
     return ClaimSet(language=data.get("language", "zh"), rules=rules, automaton=automaton,
                     negations=tuple(fold(n) for n in _tuple(data.get("negations"))), canonical=canonical,
+                    immediate_negations=frozenset(_tuple(data.get("immediate_negations"))),
                     synonyms={k: tuple(sorted(v)) for k, v in synonyms.items()},
                     by_trigger=by_trigger, handlers=[r for r in rules if r.handler], indexed=frozenset(indexed),
                     patterns=patterns)
@@ -327,6 +329,8 @@ def _in_exception(t: _Text, start: int, end: int, exceptions: Iterable[str]) -> 
 
 def _negated(cs: ClaimSet, t: _Text, clause_left: int, start: int) -> bool:
     window = t.folded[max(clause_left, start - _NEGATION_WINDOW):start]
+    if window and window[-1] in cs.immediate_negations:
+        return True  # 不适合 / 没改善: a one-character negation right before the word
     return any(n in window for n in cs.negations)
 
 
@@ -367,13 +371,13 @@ class _Index:
         return out
 
 
-def _fact_verdict(rule: ClaimRule, facts: dict[str, str], canon: str,
-                  synonyms: tuple[str, ...]) -> tuple[str | None, str, str]:
+def _fact_verdict(rule: ClaimRule, facts: dict[str, str], canon: str, synonyms: tuple[str, ...],
+                  severity: str) -> tuple[str | None, str, str]:
     """(severity override or 'skip', why suffix zh, why suffix en) from the product facts for this claim."""
     fc = rule.facts
     assert fc is not None
     if not facts:
-        sev = fc.no_facts_severity or rule.severity
+        sev = fc.no_facts_severity or severity
         return sev, f"（未提供商品事实：{fc.missing_zh}）", f" (no product facts given: {fc.missing_en})"
     present = [facts[k] for k in fc.keys if k in facts and _positive(facts[k])]
     if present:
@@ -457,7 +461,7 @@ def _judge(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, trig: _Occ, cat
             severity = rule.qualified if _RANK[rule.qualified] > _RANK[severity] else severity
     if rule.facts is not None:
         canon = cs.canonical.get(trig.term, trig.term)
-        override, add_zh, add_en = _fact_verdict(rule, facts, canon, cs.synonyms.get(canon, (canon,)))
+        override, add_zh, add_en = _fact_verdict(rule, facts, canon, cs.synonyms.get(canon, (canon,)), severity)
         if override == "skip":
             return None
         if override is not None:
