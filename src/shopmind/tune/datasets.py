@@ -249,6 +249,8 @@ def load_examples(paths: list[str], *, fmt: str = "auto", style: str = "shopmind
                 try:
                     candidates.append((where, _row_to_example(row, file_fmt, style=style, system=system,
                                                               base_dir=path.parent)))
+                except BadInput as exc:  # e.g. an empty attribute string
+                    report.note("empty" if "empty" in exc.message else "malformed", where, exc.message)
                 except (ValueError, KeyError, TypeError) as exc:
                     report.note("malformed", where, str(exc))
         for where, ex in candidates:

@@ -1,0 +1,150 @@
+"""Tuning studio: config parsing and dataset validation (no torch needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shopmind.errors import BadInput, NotFound
+from shopmind.tune.config import TuneConfig, load_config, parse_config, template_text
+from shopmind.tune.datasets import DataReport, data_hash, detect_format, load_examples
+from shopmind.tune.registry import AdapterRegistry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_template_parses_to_the_model_defaults():
+    data = yaml.safe_load(template_text())
+    cfg = parse_config(data)
+    defaults = TuneConfig()
+    for key in ("method", "lora_rank", "lora_alpha", "learning_rate", "max_length", "grad_accum", "seed"):
+        assert getattr(cfg, key) == getattr(defaults, key), key
+    assert "#" in template_text()  # commented, as promised
+
+
+def test_shipped_example_config_is_valid():
+    cfg = load_config(ROOT / "examples" / "tune" / "advertisegen.yaml")
+    assert cfg.name == "advertisegen" and cfg.skip_examples == 40
+    assert cfg.datasets[0].endswith("shared/data/advertisegen/dev.jsonl")
+
+
+def test_config_errors_are_clear(tmp_path):
+    with pytest.raises(BadInput, match="lora_rnak"):
+        parse_config({"lora_rnak": 8})  # typo: unknown keys are errors
+    with pytest.raises(BadInput, match="method"):
+        parse_config({"method": "ppo"})
+    with pytest.raises(BadInput, match="adapter name"):
+        parse_config({"name": "../evil"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed", encoding="utf-8")
+    with pytest.raises(BadInput, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(BadInput, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_overrides_and_relative_datasets(tmp_path):
+    (tmp_path / "cfg.yaml").write_text("name: a\ndatasets: [d.jsonl]\nmax_minutes: 5\n", encoding="utf-8")
+    cfg = load_config(tmp_path / "cfg.yaml", name="b", max_minutes=None)
+    assert cfg.name == "b" and cfg.max_minutes == 5
+    assert cfg.datasets == [str((tmp_path / "d.jsonl").resolve())]
+
+
+def test_eval_split_counts():
+    assert TuneConfig(eval_split=0.1).eval_count(100) == 10
+    assert TuneConfig(eval_split=5).eval_count(3) == 2  # always keeps a training row
+    assert TuneConfig(eval_split=0).eval_count(100) == 0
+
+
+def _write(path: Path, rows: list) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) if not isinstance(r, str) else r for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_formats_are_detected_and_read(tmp_path):
+    adv = _write(tmp_path / "adv.jsonl", [{"content": "类型#上衣*颜色#白色", "summary": "白色上衣，简约百搭。"}])
+    alp = _write(tmp_path / "alp.jsonl", [{"instruction": "写标题", "input": "白色T恤", "output": "白色纯棉T恤"}])
+    sg = _write(tmp_path / "sg.jsonl", [{"conversations": [{"from": "human", "value": "你好"},
+                                                           {"from": "gpt", "value": "您好，请问需要什么？"}]}])
+    csv_file = tmp_path / "metadata.csv"
+    csv_file.write_text("prompt,response\n写一句卖点,柔软透气\n", encoding="utf-8")
+    examples, report = load_examples([str(adv), str(alp), str(sg), str(csv_file)], style="plain")
+    assert report.ok == 4 and set(report.formats.values()) == {"advertisegen", "alpaca", "sharegpt", "csv"}
+    assert examples[0].messages[-1] == {"role": "assistant", "content": "白色上衣，简约百搭。"}
+    assert examples[1].messages[0]["content"] == "写标题\n白色T恤"
+    assert examples[2].messages[0]["role"] == "user"
+
+
+def test_shopmind_style_uses_the_write_prompt(tmp_path):
+    adv = _write(tmp_path / "adv.jsonl", [{"content": "类型#上衣*颜色#白色", "summary": "白色上衣，简约百搭。"}])
+    (ex,), _ = load_examples([str(adv)], style="shopmind")
+    assert ex.messages[0]["role"] == "system" and "商品事实" in ex.messages[1]["content"]
+    assert json.loads(ex.response) == {"description": "白色上衣，简约百搭。"}
+
+
+def test_file_name_text_csv_reads_side_files_inside_the_folder_only(tmp_path):
+    (tmp_path / "p1.txt").write_text("白色纯棉T恤，短袖", encoding="utf-8")
+    csv_file = tmp_path / "metadata.csv"
+    csv_file.write_text("file_name,text\np1.txt,清爽透气的纯棉T恤\n../../etc/passwd,不读外面的文件\n", encoding="utf-8")
+    examples, _ = load_examples([str(csv_file)])
+    assert "白色纯棉T恤" in examples[0].messages[0]["content"]
+    assert "root:" not in examples[1].messages[0]["content"]
+
+
+def test_validation_report_counts_problems(tmp_path):
+    rows = [{"content": "类型#上衣", "summary": "好看的上衣。"}, {"content": "类型#上衣", "summary": "好看的上衣。"},
+            {"content": "类型#裙", "summary": "  "}, "{not json", {"content": 3, "summary": "x"}]
+    examples, report = load_examples([str(_write(tmp_path / "d.jsonl", rows))], style="plain")
+    assert (report.ok, report.duplicated, report.empty, report.malformed) == (1, 1, 1, 2)
+    assert {p["kind"] for p in report.problems} == {"duplicated", "empty", "malformed"}
+    assert all(p["where"].startswith("d.jsonl:") for p in report.problems)
+
+
+def test_wrong_columns_and_empty_files_are_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="wrong columns"):
+        load_examples([str(_write(tmp_path / "w.jsonl", [{"title": "x", "body": "y"}]))])
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("image,caption\na.png,x\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="expected one of"):
+        load_examples([str(csv_file)])
+    empty = tmp_path / "e.jsonl"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(BadInput, match="no rows"):
+        load_examples([str(empty)])
+    with pytest.raises(BadInput, match="no usable"):
+        load_examples([str(_write(tmp_path / "blank.jsonl", [{"content": "", "summary": ""}]))])
+    with pytest.raises(BadInput, match="no dataset"):
+        load_examples([])
+    with pytest.raises(BadInput, match="not found"):
+        load_examples([str(tmp_path / "nope.jsonl")])
+
+
+def test_detect_format_feedback_pairs():
+    assert detect_format({"instruction", "input", "output", "rejected"}, ".jsonl") == "feedback"
+
+
+def test_data_hash_depends_on_content_only(tmp_path):
+    a = _write(tmp_path / "a.jsonl", [{"content": "类型#上衣", "summary": "好看。"}])
+    b = _write(tmp_path / "b.jsonl", [{"summary": "好看。", "content": "类型#上衣"}])
+    c = _write(tmp_path / "c.jsonl", [{"content": "类型#上衣", "summary": "很好看。"}])
+    h = [data_hash(load_examples([str(p)], style="plain")[0]) for p in (a, b, c)]
+    assert h[0] == h[1] != h[2]
+
+
+def test_registry_unknown_names(tmp_path):
+    reg = AdapterRegistry(tmp_path)
+    assert reg.names() == [] and reg.list() == []
+    with pytest.raises(NotFound, match="no adapter named"):
+        reg.meta("missing")
+    with pytest.raises(BadInput):
+        reg.path("../x")
+
+
+def test_report_as_dict_is_json():
+    r = DataReport()
+    r.note("empty", "f:1", "empty")
+    assert json.loads(json.dumps(r.as_dict()))["empty"] == 1
