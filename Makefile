@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --upgrade pip >/dev/null
 	# torch is pinned to the CPU wheel shipped on this machine type; install it first so the range below is satisfied.
 	$(BIN)/pip install "torch==2.13.0" || $(BIN)/pip install "torch>=2.2,<2.14"
-	$(BIN)/pip install -e ".[torch,clip,vector,dev]"
+	$(BIN)/pip install -e ".[torch,clip,vector,dev,tune]"
 	# RapidOCR pins an old opencv; install it without deps next to opencv-python-headless (see GUIDE §2).
 	$(BIN)/pip install --no-deps "rapidocr_onnxruntime>=1.3,<2"
 	$(BIN)/pip install "pyclipper>=1.3,<2" "shapely>=2.0,<3" "six>=1.16"
