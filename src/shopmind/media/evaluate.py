@@ -116,3 +116,33 @@ def bench_video(image: Image.Image, seconds: float = 15.0, fps: int = 25, fmt: s
 
 def to_json(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+TRYON_PERSONS = ["10015", "10043", "10057"]
+TRYON_GARMENTS = ["10005", "10019", "10024"]
+
+
+def eval_studio(images_dir: Path, anchor_scripts: int = 3, tryon: bool = True) -> dict:
+    """Anchor lip-sync/speed and try-on figures on the fashion100 photos (see `shopmind.anchor.evaluate`).
+
+    Skipped (with the reason) when mediapipe, espeak-ng or the photos are missing."""
+    import shutil
+
+    from shopmind.anchor.mp import available
+
+    if not images_dir.is_dir():
+        return {"skipped": f"{images_dir} not found"}
+    if not available():
+        return {"skipped": "mediapipe 0.10.21 not installed (extra `anchor`)"}
+    from shopmind.anchor import evaluate as studio
+
+    out: dict = {}
+    portrait = images_dir / "10015.jpg"
+    if anchor_scripts > 0 and shutil.which("espeak-ng") and portrait.is_file():
+        out["anchor"] = studio.eval_lipsync(portrait, n=anchor_scripts)
+    elif anchor_scripts > 0:
+        out["anchor"] = {"skipped": "espeak-ng or the portrait photo is missing"}
+    if tryon:
+        summary, _ = studio.eval_tryon(images_dir, TRYON_PERSONS, TRYON_GARMENTS)
+        out["tryon"] = summary
+    return out
