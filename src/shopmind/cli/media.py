@@ -146,25 +146,22 @@ def nsfw(
 
 
 def tts_command(
-    script: str = typer.Argument(..., help="Text to speak, or a .json file holding [{text, lang}, ...]."),
+    script: str = typer.Argument(..., help="Text to speak, or a file: the JSON or Markdown that `live script` writes, a JSON list of {text, lang}, or plain text."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .wav"),
-    lang: str = typer.Option("zh", help="Language when SCRIPT is plain text: zh | en."),
+    lang: Optional[str] = typer.Option(None, help="zh | en | ja: which language of a multi-language live script (default: its first), or the language of plain text (default zh)."),
     strict: bool = typer.Option(False, "--strict", help="Refuse (exit 2, findings) when a line violates, instead of rewriting it."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Synthesise narration to WAV with per-line start/end times; every line passes the 广告法 guard first."""
     from shopmind.media.tts import guard_lines, synthesize_script
 
+    from shopmind.live.narration import script_file_lines
+
     path = Path(script)
-    if script.endswith(".json") and path.is_file():
-        try:
-            lines = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}: not valid JSON: {exc}") from None
-        if not isinstance(lines, list):
-            raise BadInput(f"{path}: expected a JSON list of {{text, lang}}")
+    if len(script) < 4096 and "\n" not in script and path.suffix.lower() in {".json", ".md", ".txt"} and path.is_file():
+        lines = script_file_lines(path, lang)
     else:
-        lines = [{"text": s.strip(), "lang": lang} for s in script.splitlines() if s.strip()]
+        lines = [{"text": s.strip(), "lang": lang or "zh"} for s in script.splitlines() if s.strip()]
     try:
         spoken, report = guard_lines(lines, mode="refuse" if strict else "rewrite")
     except ValueError as exc:  # pydantic validation of lines

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from shopmind.errors import BackendUnavailable, BadInput
 from shopmind.models.registry import get, register
 
-Lang = Literal["zh", "en"]
+Lang = Literal["zh", "en", "ja"]  # live scripts are written in ja too; espeak-ng has a ja voice
 SAMPLE_RATE = 22050
 MAX_LINE_CHARS = 500
 
@@ -60,7 +60,7 @@ class EspeakNG:
     """espeak-ng via subprocess: text on stdin (no shell, no argument injection), WAV to a file."""
 
     name = "espeak-ng"
-    voices = {"zh": "cmn", "en": "en"}
+    voices = {"zh": "cmn", "en": "en", "ja": "ja"}
 
     def __init__(self, binary: str | None = None, speed: int = 190, **_: object) -> None:
         self.binary = binary or shutil.which("espeak-ng") or shutil.which("espeak")
