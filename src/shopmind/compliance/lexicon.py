@@ -21,7 +21,6 @@ from shopmind.errors import BackendUnavailable
 LANGUAGES = ("zh", "en", "ja", "ko", "fr", "de", "es")
 WORD_BOUNDARY_LANGUAGES = frozenset({"en", "fr", "de", "es"})
 
-_ASCII_LOWER = str.maketrans({c: c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 _ASCII_UPPER_RUN = re.compile(r"[A-Z]+")
 
 
@@ -30,8 +29,10 @@ def fold(text: str) -> str:
 
     Long non-ASCII text goes through a regex over the upper-case runs: str.translate looks up every
     character in Python, which cost more than the whole automaton pass on Chinese copy."""
-    if len(text) < 256 or text.isascii():
-        return text.translate(_ASCII_LOWER) if not text.isascii() else text.lower()
+    if text.isascii():
+        return text.lower()
+    if _ASCII_UPPER_RUN.search(text) is None:
+        return text
     return _ASCII_UPPER_RUN.sub(lambda m: m.group(0).lower(), text)
 
 

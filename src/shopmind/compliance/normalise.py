@@ -98,10 +98,11 @@ def _table_keys() -> re.Pattern:
 
 
 def _map_chars(text: str) -> str:
+    keys = _table_keys()
+    if keys.search(text) is None:
+        return text
     table = _table()
-    if len(text) < 256:
-        return text.translate(table)
-    return _table_keys().sub(lambda m: m.group(0).translate(table), text)
+    return keys.sub(lambda m: m.group(0).translate(table), text)
 
 
 @dataclass(frozen=True)
