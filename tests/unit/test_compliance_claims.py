@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from shopmind.compliance import claims as claimsmod
 from shopmind.compliance import context as ctxmod
-from shopmind.compliance.claims import CATEGORIES, _Text, build_claimset, load_claimset, scan_claims
+from shopmind.compliance.claims import CATEGORIES, _Matcher, _Text, build_claimset, load_claimset, scan_claims
 from shopmind.errors import BackendUnavailable, BadInput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,16 @@ def test_own_clause_bounds_match_context_module():
         for i in range(len(text)):
             assert t.clause(i, i + 1) == ctxmod.clause_bounds(text, i, i + 1), (text, i)
             assert t.sentence(i, i + 1) == ctxmod.sentence_bounds(text, i, i + 1), (text, i)
+
+
+def test_pyahocorasick_fallback_finds_the_same_occurrences(monkeypatch):
+    terms = {t: frozenset({"x"}) for t in ("血压", "高血压", "降血压", "失眠", "a", "ab")}
+    text = "他的高血压，降血压药，失眠ab"
+    fast = _Matcher(terms).find(text)
+    monkeypatch.setattr(claimsmod, "ahocorasick_rs", None)
+    slow = _Matcher(terms).find(text)
+    assert fast == slow and len(fast) == 7
+    assert _Matcher({}).find(text) == []
 
 
 # ---------- hand-written hard cases ----------
