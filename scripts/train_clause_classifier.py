@@ -88,10 +88,12 @@ def corpus_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def train(data: Path, seed: int, n_reviews: int, c: float, corpus_clean_weight: float) -> tuple[clf.ClauseModel, dict]:
+def train(data: Path, seed: int, n_reviews: int, c: float, corpus_clean_weight: float,
+          precision: float = 0.96) -> tuple[clf.ClauseModel, dict]:
     t0 = time.perf_counter()
     corpus = clf.read_corpus(clf.BUNDLED_CORPUS)
     texts, labels = clf.iter_training_rows(corpus)
+    categories = [r["category"] for r in corpus]
     weights = [1.0 if y else corpus_clean_weight for y in labels]
     sources = {"corpus_violation": sum(labels), "corpus_clean": len(labels) - sum(labels)}
     if data.is_dir():
@@ -100,11 +102,13 @@ def train(data: Path, seed: int, n_reviews: int, c: float, corpus_clean_weight: 
         texts += ag + rv
         labels += [0] * (len(ag) + len(rv))
         weights += [1.0] * (len(ag) + len(rv))
+        categories += ["none"] * (len(ag) + len(rv))
         sources.update(advertisegen_even_rows=ag_rows, advertisegen_clauses=len(ag), review_clauses=len(rv))
     else:
         print(f"warning: {data} not found; training on the shipped corpus only", file=sys.stderr)
-    model, oof = clf.fit_clause_model(texts, labels, c=c, seed=seed, sample_weight=weights)
-    model.meta = {"seed": seed, "c": c, "corpus_clean_weight": corpus_clean_weight, "ngrams": list(clf.NGRAMS), "n_hash": clf.N_HASH, "rows": len(texts),
+    model, oof = clf.fit_clause_model(texts, labels, c=c, seed=seed, sample_weight=weights, categories=categories,
+                                      precision=precision)
+    model.meta = {"seed": seed, "c": c, "target_precision": precision, "corpus_clean_weight": corpus_clean_weight, "ngrams": list(clf.NGRAMS), "n_hash": clf.N_HASH, "rows": len(texts),
                   "sources": sources, "corpus_sha256_16": corpus_sha(clf.BUNDLED_CORPUS), "oof": oof,
                   "train_seconds": round(time.perf_counter() - t0, 1)}
     return model, model.meta
@@ -186,8 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=clf.BUNDLED_MODEL)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reviews", type=int, default=3000)
-    ap.add_argument("--c", type=float, default=4.0)
+    ap.add_argument("--c", type=float, default=8.0)
     ap.add_argument("--clean-weight", type=float, default=3.0, help="weight of the corpus's written clean rows")
+    ap.add_argument("--precision", type=float, default=0.96,
+                    help="out-of-fold precision the violation threshold must reach")
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--no-rules", action="store_true", help="skip the rules-engine comparison")
     args = ap.parse_args(argv)
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         model = clf.ClauseModel.load(args.out)
         meta = model.meta
     else:
-        model, meta = train(args.data.resolve(), args.seed, args.reviews, args.c, args.clean_weight)
+        model, meta = train(args.data.resolve(), args.seed, args.reviews, args.c, args.clean_weight, args.precision)
         model.save(args.out)
         model = clf.ClauseModel.load(args.out)  # evaluate exactly what ships (float16 weights)
     report = {"model": str(args.out), "thresholds": model.thresholds, "meta": meta}

@@ -38,6 +38,7 @@ BUNDLED_MODEL = DATA_DIR / "clause_model.npz"
 BUNDLED_CORPUS = DATA_DIR / "clause_corpus.jsonl"
 N_HASH = 2**18
 NGRAMS = (1, 4)
+MIN_CLAUSE_CHARS = 4  # shorter fragments (居家, 稳赚) are scored only inside their sentence: alone they are noise
 MAX_CLAUSE_CHARS = 200  # a "clause" longer than this is a run-on paragraph: score its opening only
 CATEGORIES = (
     "absolute_term", "authority_endorsement", "medical_claim", "guarantee_or_efficacy",
@@ -126,13 +127,19 @@ class Example:
 
 @dataclass
 class ClauseModel:
-    """Linear head + Platt calibration + thresholds; the nearest-example index is built from the corpus."""
+    """Violation head + Platt calibration + thresholds, a category head, and the nearest-example index.
+
+    The category head is a multinomial logistic regression over the same TF-IDF features, fitted on the
+    violation rows only and stored sparse (hash buckets never seen in training have no weight).
+    """
 
     idf: np.ndarray
     w: np.ndarray
     b: float
     platt: np.ndarray  # [a, c]: p = sigmoid(a * score + c)
     thresholds: dict  # {"violation": float, "borderline": float}
+    cat_w: sp.csr_matrix | None = None  # (len(CATEGORIES), N_HASH)
+    cat_b: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
     examples: list[Example] = field(default_factory=list)
     _index: sp.csr_matrix | None = None
@@ -150,34 +157,48 @@ class ClauseModel:
             return np.zeros(0)
         return self.calibrate(self.scores(char_counts(texts)))
 
+    def predict_category(self, x: sp.csr_matrix) -> list[str]:
+        """Most likely category per TF-IDF row ("other" when the model has no category head)."""
+        if self.cat_w is None or self.cat_b is None:
+            return ["other"] * x.shape[0]
+        z = np.asarray((x @ self.cat_w.T).todense()) + self.cat_b
+        return [CATEGORIES[int(i)] for i in z.argmax(axis=1)]
+
     def attach_examples(self, examples: list[Example]) -> "ClauseModel":
         self.examples = examples
         self._index = tfidf(char_counts([e.text for e in examples]), self.idf) if examples else None
         return self
 
-    def nearest(self, texts: Sequence[str], k: int = 7) -> list[tuple[str, Example | None, float]]:
-        """(category, nearest example, its cosine) per text, the category by similarity-weighted vote of k."""
-        if self._index is None or not len(texts):
-            return [("other", None, 0.0) for _ in texts]
-        sims = (tfidf(char_counts(texts), self.idf) @ self._index.T).toarray()
+    def nearest(self, texts: Sequence[str]) -> list[tuple[str, Example | None, float]]:
+        """(category, most similar shipped violation of that category, its cosine) per text."""
+        if not len(texts):
+            return []
+        x = tfidf(char_counts(texts), self.idf)
+        cats = self.predict_category(x)
+        if self._index is None:
+            return [(c, None, 0.0) for c in cats]
+        sims = (x @ self._index.T).toarray()
         out = []
-        for row in sims:
-            top = np.argsort(-row)[:k]
-            votes: dict[str, float] = {}
-            for i in top:
-                votes[self.examples[i].category] = votes.get(self.examples[i].category, 0.0) + float(row[i])
-            cat = max(votes, key=votes.get) if votes and max(votes.values()) > 0 else "other"
-            best = next((int(i) for i in top if self.examples[i].category == cat), int(top[0]))
+        for cat, row in zip(cats, sims):
+            same = [i for i in np.argsort(-row)[:50] if self.examples[i].category == cat]
+            best = int(same[0]) if same else int(row.argmax())
+            if self.cat_w is None:  # no category head: take the nearest example's
+                cat = self.examples[best].category
             out.append((cat, self.examples[best], float(row[best])))
         return out
 
     def save(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        cat = self.cat_w if self.cat_w is not None else sp.csr_matrix((len(CATEGORIES), N_HASH), dtype=np.float32)
+        cat_b = self.cat_b if self.cat_b is not None else np.zeros(len(CATEGORIES))
         with open(path, "wb") as fh:
             np.savez_compressed(
                 fh, idf=self.idf.astype(np.float16), w=self.w.astype(np.float16), b=self.b, platt=self.platt,
                 thresholds=np.array(json.dumps(self.thresholds)), meta=np.array(json.dumps(self.meta, ensure_ascii=False)),
+                cat_data=cat.data.astype(np.float16), cat_indices=cat.indices.astype(np.int32),
+                cat_indptr=cat.indptr.astype(np.int32), cat_b=np.asarray(cat_b, dtype=np.float32),
+                has_cat=np.array(self.cat_w is not None),
             )
         return path
 
@@ -187,9 +208,14 @@ class ClauseModel:
         if not path.is_file():
             raise NotReady(f"no clause model at {path}: run scripts/train_clause_classifier.py")
         with np.load(path) as z:
+            cat_w = cat_b = None
+            if "has_cat" in z.files and bool(z["has_cat"]):
+                cat_w = sp.csr_matrix((z["cat_data"].astype(np.float32), z["cat_indices"], z["cat_indptr"]),
+                                      shape=(len(CATEGORIES), N_HASH))
+                cat_b = z["cat_b"].astype(np.float32)
             model = cls(idf=z["idf"].astype(np.float32), w=z["w"].astype(np.float32), b=float(z["b"]),
                         platt=z["platt"].astype(np.float64), thresholds=json.loads(str(z["thresholds"])),
-                        meta=json.loads(str(z["meta"])))
+                        cat_w=cat_w, cat_b=cat_b, meta=json.loads(str(z["meta"])))
         if corpus is not None and Path(corpus).is_file():
             model.attach_examples([Example(r["text"], r["category"], r["article"], r["source"])
                                    for r in read_corpus(corpus) if r["label"] == "violation"])
@@ -243,7 +269,7 @@ def out_of_fold_scores(texts: Sequence[str], y: np.ndarray, *, c: float, folds: 
     return oof
 
 
-def choose_thresholds(p: np.ndarray, y: np.ndarray, *, precision: float = 0.97,
+def choose_thresholds(p: np.ndarray, y: np.ndarray, *, precision: float = 0.96,
                       borderline_precision: float = 0.85) -> dict:
     """Lowest probability cut whose precision (on held-out probabilities) reaches the target, per severity."""
     def cut(target: float) -> float:
@@ -263,10 +289,28 @@ def choose_thresholds(p: np.ndarray, y: np.ndarray, *, precision: float = 0.97,
     return {"violation": hi, "borderline": lo}
 
 
-def fit_clause_model(texts: Sequence[str], labels: Sequence[int], *, c: float = 4.0, folds: int = 5,
-                     seed: int = 0, precision: float = 0.97, borderline_precision: float = 0.85,
+def fit_category_head(x: sp.csr_matrix, y: np.ndarray, categories: Sequence[str], *, c: float,
+                      prune: float = 1e-3) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Multinomial LR over the violation rows' categories, weights pruned to a sparse matrix."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.flatnonzero(y == 1)
+    labels = np.array([CATEGORIES.index(categories[i]) for i in rows])
+    lr = LogisticRegression(C=c, max_iter=1000).fit(x[rows], labels)
+    coef = np.zeros((len(CATEGORIES), x.shape[1]), dtype=np.float32)
+    bias = np.full(len(CATEGORIES), -1e3, dtype=np.float32)  # a category never seen is never chosen
+    for k, cls in enumerate(lr.classes_):
+        coef[cls] = lr.coef_[k] if len(lr.classes_) > 2 else (lr.coef_[0] if k == 1 else -lr.coef_[0])
+        bias[cls] = lr.intercept_[k] if len(lr.classes_) > 2 else (lr.intercept_[0] if k == 1 else -lr.intercept_[0])
+    coef[np.abs(coef) < prune] = 0.0
+    return sp.csr_matrix(coef), bias
+
+
+def fit_clause_model(texts: Sequence[str], labels: Sequence[int], *, c: float = 8.0, folds: int = 5,
+                     seed: int = 0, precision: float = 0.96, borderline_precision: float = 0.85,
                      groups: Sequence[int] | None = None,
-                     sample_weight: Sequence[float] | None = None) -> tuple[ClauseModel, dict]:
+                     sample_weight: Sequence[float] | None = None,
+                     categories: Sequence[str] | None = None) -> tuple[ClauseModel, dict]:
     """Fit the head on all rows; calibrate and pick thresholds on out-of-fold scores.
 
     `sample_weight` lets hand-written hard negatives (compliant copy on the same topics as the violations)
@@ -287,6 +331,8 @@ def fit_clause_model(texts: Sequence[str], labels: Sequence[int], *, c: float = 
     idf = fit_idf(counts)
     lr = _logreg(c).fit(tfidf(counts, idf), y, sample_weight=w)
     model = ClauseModel(idf, lr.coef_.ravel().astype(np.float32), float(lr.intercept_[0]), platt, thresholds)
+    if categories is not None:
+        model.cat_w, model.cat_b = fit_category_head(tfidf(counts, idf), y, categories, c=c)
     flagged = p >= thresholds["violation"]
     report = {
         "oof_precision_at_violation": round(float(y[flagged].mean()), 4) if flagged.any() else None,
@@ -388,7 +434,7 @@ def classify_many(texts: Sequence[str], language: str | Sequence[str] = "zh",
         if lang not in SUPPORTED_LANGUAGES or not text.strip():
             continue
         clauses = clause_spans(text)
-        units.extend((i, s, e, "clause") for s, e in clauses)
+        units.extend((i, s, e, "clause") for s, e in clauses if e - s >= MIN_CLAUSE_CHARS)
         for s, e in sentence_spans(text):
             if sum(1 for cs, ce in clauses if s <= cs and ce <= e) > 1:
                 units.append((i, s, e, "sentence"))
