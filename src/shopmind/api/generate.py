@@ -32,6 +32,7 @@ class ContentBody(BaseModel):
     attributes: str | None = Field(None, description="Attribute string, e.g. 类型#上衣*材质#牛仔布*颜色#白色.")
     selling_points: list[str] = Field(default_factory=list)
     brand_voice: str | None = Field(None, max_length=500)
+    voice: str | None = Field(None, max_length=64, description="Registered adapter (brand voice) to write with; see GET /content/voices.")
     persona: str | None = Field(None, max_length=200, description="Audience for ad_copy, e.g. 年轻女性/运动爱好者.")
     language: str = Field("zh", description="en, zh, ja, ko, fr, de, es, it, pt or ru.")
     price: float | None = Field(None, ge=0)
@@ -43,7 +44,7 @@ class ContentBody(BaseModel):
 
 def _request(content_type: str, body: ContentBody) -> WriteRequest:
     try:
-        req = WriteRequest(content_type=content_type, **body.model_dump())
+        req = WriteRequest(content_type=content_type, **body.model_dump(exclude={"voice"}))
     except ValidationError as exc:
         raise BadInput("; ".join(e["msg"] for e in exc.errors()), detail={"errors": exc.errors(include_url=False, include_context=False)}) from exc
     normalise_language(req.language)
@@ -51,11 +52,21 @@ def _request(content_type: str, body: ContentBody) -> WriteRequest:
     return req
 
 
-def _llm():
+def _llm(voice: str | None = None):
     from shopmind.config import get_settings
-    from shopmind.models.llm import get_llm
+    from shopmind.tune.voice import get_voiced_llm
 
-    return get_llm(get_settings())
+    return get_voiced_llm(get_settings(), voice)
+
+
+@router.get("/voices")
+def list_voices() -> dict:
+    """Registered brand voices (adapters) a write request can name as `voice`; switching needs no restart."""
+    from shopmind.config import get_settings
+    from shopmind.tune.registry import AdapterRegistry
+
+    items = AdapterRegistry(get_settings().home).list()
+    return {"voices": [{k: a.get(k) for k in ("name", "method", "base_model", "created", "metrics")} for a in items]}
 
 
 def _events(req: WriteRequest, llm) -> Iterator[dict]:
@@ -85,7 +96,7 @@ def write_content(content_type: ContentType, body: ContentBody,
     """Write `content_type` (title, selling_points, description, ad_copy, seo_keywords, product_page)
     grounded in the product facts; the result carries remaining findings, fact issues and the audit trail."""
     req = _request(content_type, body)
-    llm = _llm()
+    llm = _llm(body.voice)
     if stream == "none":
         return write(req, llm)
     if stream == "ndjson":

@@ -1,0 +1,103 @@
+"""Brand voices at serving time: `write --voice`, `eval copy --voice` (issue-10 keys), the API's
+`voice` field and /content/voices, with the OpenAI-compatible backend (adapter name = model, as vLLM
+serves LoRA) against a local fake server, and typed errors for unknown or unservable voices."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from shopmind.errors import BadInput, NotFound
+from shopmind.tune.registry import AdapterRegistry
+from tests.unit.cli_app import area_app
+from tests.unit.test_generate_llm_openai import FakeOpenAI
+
+DENIM = "类型#上衣*材质#牛仔布*颜色#白色*风格#简约*图案#刺绣*衣样式#外套"
+GOOD = '{"description": "简约的白色牛仔外套，后背刺绣精致，日常通勤很百搭。"}'
+
+
+def _register(home, name, **meta):
+    """A registry entry as `tune run` writes it (the record only; no weights are needed here)."""
+    reg = AdapterRegistry(home)
+    reg.save_meta(name, {"name": name, "method": "lora", "task": "text", "base_model": "tiny", "parent": None,
+                         "created": "2026-01-01T00:00:00+00:00", "metrics": {"steps": 3}, "base_gguf": None} | meta)
+
+
+@pytest.fixture
+def fake(home, monkeypatch):
+    from shopmind.config import get_settings
+
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("SHOPMIND_LLM", "openai")
+        monkeypatch.setenv("SHOPMIND_LLM_BASE_URL", server.base_url)
+        get_settings.cache_clear()
+        yield server
+
+
+def _cli():
+    from shopmind.cli.generate import register
+
+    return area_app(register)
+
+
+def test_write_with_a_voice_sends_the_adapter_as_the_model(fake):
+    fake.replies = [GOOD]
+    res = CliRunner().invoke(_cli(), ["write", "description", "--attributes", DENIM, "--voice", "denim-brand", "--json"])
+    assert res.exit_code == 0, res.output
+    assert fake.requests[0]["model"] == "denim-brand"
+    assert json.loads(res.stdout)["llm"] == "openai:denim-brand"
+
+
+def test_eval_copy_prints_the_issue_keys_and_the_adapter(fake, tmp_path):
+    data = tmp_path / "dev.jsonl"
+    data.write_text(json.dumps({"id": 1, "content": DENIM, "summary": "简约的白色牛仔外套，后背刺绣精致。"},
+                               ensure_ascii=False), encoding="utf-8")
+    fake.replies = [GOOD]
+    res = CliRunner().invoke(_cli(), ["eval", "copy", "--data", str(data), "--voice", "denim-brand", "--limit", "1",
+                                      "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout.strip().splitlines()[-1])
+    for key in ("bleu4", "rouge1", "rouge2", "rougeL", "fact_contradiction_rate", "compliance_pass_rate_before",
+                "compliance_pass_rate_after", "n", "tokens_per_s", "mean_latency_s", "adapter"):
+        assert key in report, key
+    assert report["adapter"] == "denim-brand" and report["n"] == 1
+    assert report["bleu4"] == report["bleu_4"] > 0 and report["rougeL"] == report["rouge_l"]
+    assert report["compliance_pass_rate_after"] == report["compliance_pass_rate_final"] == 1.0
+    assert fake.requests[0]["model"] == "denim-brand"
+
+
+def test_api_voices_and_unknown_voice(home, monkeypatch):
+    from shopmind.api.errors import install_error_handlers
+    from shopmind.api.generate import router
+    from shopmind.config import get_settings
+
+    get_settings.cache_clear()
+    _register(home, "house-style")
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    client = TestClient(app)
+    voices = client.get("/content/voices").json()["voices"]
+    assert [v["name"] for v in voices] == ["house-style"] and voices[0]["metrics"] == {"steps": 3}
+    res = client.post("/content/description", json={"attributes": DENIM, "voice": "nope"})
+    assert res.status_code == 404 and "house-style" in res.text
+
+
+def test_llama_cpp_voice_errors_are_typed(home):
+    from shopmind.config import get_settings
+    from shopmind.tune.voice import get_voiced_llm
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    with pytest.raises(NotFound, match="no adapter named"):
+        get_voiced_llm(settings, "ghost")
+    _register(home, "hf-only")  # trained on an HF base: no GGUF for llama.cpp to serve it on
+    with pytest.raises(BadInput, match="OpenAI-compatible"):
+        get_voiced_llm(settings, "hf-only")
+    _register(home, "picture", task="image")
+    with pytest.raises(BadInput, match="image adapter"):
+        get_voiced_llm(settings, "picture")
