@@ -321,7 +321,8 @@ def load_claimset(language: str) -> ClaimSet:
         raw = resources.files("shopmind.compliance").joinpath("data", names[language]).read_text(encoding="utf-8")
     except OSError as exc:  # pragma: no cover - packaging error
         raise BackendUnavailable(f"claim rules {names[language]} missing: {exc}") from exc
-    return build_claimset(yaml.safe_load(raw))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the rule files parse ~10x faster
+    return build_claimset(yaml.load(raw, Loader=loader))  # noqa: S506 - a safe loader either way
 
 
 def _norm_facts(facts: Mapping[str, Any] | None) -> dict[str, str]:
