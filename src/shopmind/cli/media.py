@@ -186,14 +186,18 @@ def eval_media(
     labels: int = typer.Option(20, help="Synthetic shipping labels to render and redact."),
     faces_dir: Optional[Path] = typer.Option(None, help="Folder of photos (default ../shared/data/fashion100/images)."),
     faces_limit: Optional[int] = typer.Option(None, help="Only the first N photos."),
+    anchor_scripts: int = typer.Option(3, help="Anchor renders to measure lip-sync on (0: skip; 10 for the full figure)."),
+    tryon: bool = typer.Option(True, "--tryon/--no-tryon", help="Measure try-on keypoint error on a 3x3 grid."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Redaction evaluation: planted-PII recall on synthetic labels, face detections on model photos."""
-    from shopmind.media.evaluate import eval_faces, eval_pii_labels
+    """Redaction evaluation: planted-PII recall on synthetic labels, face detections on model photos;
+    plus anchor lip-sync and try-on keypoint error (keys `anchor`, `tryon`)."""
+    from shopmind.media.evaluate import eval_faces, eval_pii_labels, eval_studio
 
     obj: dict = {"pii": eval_pii_labels(labels)}
     folder = faces_dir or Path.cwd().parent / "shared" / "data" / "fashion100" / "images"
     obj["faces"] = eval_faces(folder, faces_limit) if folder.is_dir() else {"skipped": f"{folder} not found"}
+    obj.update(eval_studio(folder, anchor_scripts=anchor_scripts, tryon=tryon))
     _emit(obj, as_json, json.dumps(obj, ensure_ascii=False, indent=1))
 
 

@@ -131,9 +131,10 @@ def eval_studio(images_dir: Path, anchor_scripts: int = 3, tryon: bool = True) -
     from shopmind.anchor.mp import available
 
     if not images_dir.is_dir():
-        return {"skipped": f"{images_dir} not found"}
+        return {"anchor": {"skipped": f"{images_dir} not found"}, "tryon": {"skipped": f"{images_dir} not found"}}
     if not available():
-        return {"skipped": "mediapipe 0.10.21 not installed (extra `anchor`)"}
+        why = {"skipped": "mediapipe 0.10.21 not installed (extra `anchor`)"}
+        return {"anchor": why, "tryon": why}
     from shopmind.anchor import evaluate as studio
 
     out: dict = {}
@@ -142,7 +143,11 @@ def eval_studio(images_dir: Path, anchor_scripts: int = 3, tryon: bool = True) -
         out["anchor"] = studio.eval_lipsync(portrait, n=anchor_scripts)
     elif anchor_scripts > 0:
         out["anchor"] = {"skipped": "espeak-ng or the portrait photo is missing"}
+    else:
+        out["anchor"] = {"skipped": "--anchor-scripts 0"}
     if tryon:
         summary, _ = studio.eval_tryon(images_dir, TRYON_PERSONS, TRYON_GARMENTS)
         out["tryon"] = summary
+    else:
+        out["tryon"] = {"skipped": "--no-tryon"}
     return out
