@@ -16,6 +16,7 @@ CHECKED = ("zh", "en", "ja", "ko", "fr", "de", "es")
 
 _SENTENCE_END = re.compile(r"[。！？!?\n]+|(?<=[A-Za-z\u00c0-\u024f0-9\)\"'])[.;](?=\s|$)")
 _KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
@@ -79,20 +80,23 @@ def latin_language(sentence: str, default: str | None = "en") -> str | None:
 def sentence_language(sentence: str, latin_default: str | None = "en") -> str | None:
     """Language code of one sentence; None when it has no letters at all (numbers, emoji, punctuation) or,
     with `latin_default=None`, when Latin words give no clue."""
-    if not _KANA.search(sentence):
-        if _CJK.search(sentence):
-            return "zh" if not _HANGUL.search(sentence) or len(_HANGUL.findall(sentence)) < 2 else "ko"
-        kana = cjk = 0
+    has_cjk = _CJK.search(sentence) is not None
+    if not _KANA.search(sentence) and not _HANGUL.search(sentence):
+        if has_cjk:
+            return "zh"
     else:
+        cjk = len(_CJK.findall(sentence)) if has_cjk else 0
         kana = len(_KANA.findall(sentence))
-        cjk = len(_CJK.findall(sentence))
-    # A stray の in Chinese copy (小清新の连衣裙) is not Japanese: ask for real kana use.
-    if kana >= 2 and kana * 5 >= cjk or (kana >= 1 and cjk == 0):
-        return "ja"
-    if len(_HANGUL.findall(sentence)) >= 2:
-        return "ko"
-    if cjk:
-        return "zh"
+        hira = len(_HIRAGANA.findall(sentence))
+        hangul = len(_HANGUL.findall(sentence))
+        # Japanese sentences run on hiragana particles and endings; a stray の (小清新の连衣裙) or a katakana
+        # brand name inside Chinese copy is not Japanese. Hangul likewise must outweigh the Han characters.
+        if (hira >= 2 and hira * 3 >= cjk) or (kana >= 1 and cjk == 0 and kana >= hangul):
+            return "ja"
+        if hangul >= 2 and hangul > cjk:
+            return "ko"
+        if cjk:
+            return "zh"
     for lang, pat in _OTHER_SCRIPTS:
         if len(pat.findall(sentence)) >= 2:
             return lang
