@@ -79,14 +79,15 @@ def combined_verdict(verdict: str, facts_report: dict | None) -> str:
 
 def check_cmd(
     text: str = typer.Argument(..., help="Ad copy to check ('-' reads stdin)."),
-    category: Optional[str] = typer.Option(None, "--category", "-c", help="Product category: food, cosmetics, apparel, health_products, medical_device, drug, electronics (zh aliases work)."),
+    category: Optional[str] = typer.Option(None, "--category", "-c", help="Product category: food, cosmetics, apparel, health_products, medical_device, drug, electronics, education, real_estate, finance, medical_service, alcohol, tobacco, infant_food, pet, general (zh/en aliases work)."),
     price_context: Optional[Path] = typer.Option(None, "--price-context", help="JSON file: {history:[{date,price}], promo_start, promo_end, now}."),
     facts_path: Optional[Path] = typer.Option(None, "--facts", help="JSON file: product facts {attribute: value}, e.g. registrations and approved functions."),
     do_rewrite: bool = typer.Option(False, "--rewrite", help="Also print a compliant rewrite."),
     product: Optional[str] = typer.Option(None, "--product", help="Catalog product id: also fact-check the copy against its attributes and its image tags."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
-    """Check ad copy against the China Advertising Law (广告法) or FTC-style English rules."""
+    """Check ad copy against the China Advertising Law (广告法), FTC-style English rules and best-effort
+    ja/ko/fr/de/es rules; text in any other language is reported `unchecked`, never `clean`."""
     from shopmind.compliance import check, rewrite
 
     if text == "-":

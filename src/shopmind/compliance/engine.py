@@ -241,11 +241,17 @@ def _classifier_pass(norm: str, index: _SentenceIndex, decided: list[Hit], seen:
 
 
 def _to_original(norm: Normalised, hit: Hit) -> Hit:
-    if norm.identity_offsets:
+    """The hit in original offsets. A 最 rewrite (很 + the word after 最) takes that word from the original,
+    so 最舒適 becomes 很舒適, not a simplified 很舒适."""
+    if norm.identity_offsets and norm.text == norm.original:
         return hit
     start, end = norm.span(hit.start, hit.end)
     c0, c1 = norm.span(*hit.clause)
-    return replace(hit, start=start, end=end, clause=(min(c0, start), max(c1, end)))
+    replacement = hit.replacement
+    if replacement and hit.rule_id.endswith("superlative_zui"):
+        tail = hit.end - hit.start - 1
+        replacement = replacement[:len(replacement) - tail] + norm.original[start + 1:end]
+    return replace(hit, start=start, end=end, clause=(min(c0, start), max(c1, end)), replacement=replacement)
 
 
 def analyse(text: str, category: str | None = None, price_context: PriceContext | None = None,
