@@ -101,3 +101,22 @@ def test_llama_cpp_voice_errors_are_typed(home):
     _register(home, "picture", task="image")
     with pytest.raises(BadInput, match="image adapter"):
         get_voiced_llm(settings, "picture")
+
+
+def test_live_script_with_a_voice_adds_checked_lines(fake, tmp_path):
+    from shopmind.cli.live import register
+
+    products = [{"id": "1", "title": "跑鞋", "price": 499, "attributes": {"材质": "网面"}},
+                {"id": "2", "title": "纯棉T恤", "price": 129.9, "attributes": {"面料": "棉"}}]
+    (tmp_path / "p.json").write_text(json.dumps(products, ensure_ascii=False), encoding="utf-8")
+    fake.replies = ['{"description": "轻盈透气的网面跑鞋，日常慢跑和通勤都很合适，脚感舒适。"}',
+                    '{"description": "纯棉面料的T恤，柔软亲肤，日常穿着舒适自在，百搭好穿。"}']
+    res = CliRunner().invoke(area_app(register), ["live", "script", "--products", str(tmp_path / "p.json"),
+                                                  "--lang", "zh", "--voice", "host-voice", "--duration", "10"])
+    assert res.exit_code == 0, res.output
+    script = json.loads(res.stdout)
+    lines = [ln for s in script["sections"] for ln in s["lines"] if ln["kind"] == "voice"]
+    assert [ln["template_id"] for ln in lines] == ["voice:host-voice"] * 2
+    assert "网面跑鞋" in lines[0]["text"]["zh"] and lines[0]["seconds"]["zh"] > 0
+    assert all(r["model"] == "host-voice" for r in fake.requests)
+    assert not any("元" in ln["text"]["zh"] for ln in lines)  # the voice never states a price

@@ -55,6 +55,7 @@ def script_cmd(
     seed: int = typer.Option(0, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the script JSON here (default: stdout)."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Also write a Markdown run sheet."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Registered adapter (brand voice) that adds a checked line per product."),
 ) -> None:
     """Write a timed live script whose every price is computed by the optimiser and re-verified."""
     from shopmind.live.promotions import load_promotions
@@ -64,6 +65,11 @@ def script_cmd(
     promos = load_promotions(promotions) if promotions else None
     script = build_script(items, promos, audience=audience, host_persona=host, languages=_split(lang), duration_min=duration,
                           variants=variants, seed=seed, rates=rates, tags=tags)
+    if voice:
+        from shopmind.config import get_settings
+        from shopmind.tune.voice import get_voiced_llm, voice_script
+
+        script = voice_script(script, items, get_voiced_llm(get_settings(), voice), voice)
     body = script.model_dump_json(indent=2)
     if out:
         out.write_text(body, encoding="utf-8")

@@ -46,3 +46,40 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
     base = backends.get("llm", "llama-cpp", cache_key=f"lora-base|{base_gguf}|{settings.seed}",
                         settings=settings, model_path=base_gguf)
     return base.with_lora(voice, gguf)
+
+
+def voice_script(script: Any, products: list[Any], llm: Any, voice: str) -> Any:
+    """Add one line per product section, written by the brand voice through the full `write`
+    loop (compliance + fact checks) in each script language; a line that does not pass is left out
+    with a warning. Prices are never given to the voice: the script's verified quotes stay the only
+    prices on air."""
+    from shopmind.generate import WriteRequest, write
+
+    by_id = {}
+    for p in products:
+        d = p if isinstance(p, dict) else p.model_dump()
+        by_id[str(d.get("id"))] = d
+    chars_per_s = {"zh": 4.5, "ja": 6.0}
+    for section in script.sections:
+        product = by_id.get(str(section.product_id)) if section.product_id else None
+        if product is None:
+            continue
+        attrs = {"商品": str(product.get("title") or "")} | {str(k): str(v) for k, v in
+                                                           (product.get("attributes") or {}).items() if str(v).strip()}
+        attributes = "*".join(f"{k}#{v}" for k, v in attrs.items() if v)
+        texts, seconds = {}, {}
+        for lang in script.languages:
+            result = write(WriteRequest(content_type="description", attributes=attributes, language=lang,
+                                        category=product.get("category"), seed=script.seed), llm)
+            if not result.passed:
+                script.warnings.append(f"voice {voice}: the {lang} line for {section.product_id} did not pass the checks; left out")
+                break
+            texts[lang] = result.content["description"]
+            spoken = len(texts[lang]) / chars_per_s[lang] if lang in chars_per_s else len(texts[lang].split()) / 2.5
+            seconds[lang] = round(spoken, 1)  # a reading-speed estimate, not a TTS measurement
+        if len(texts) != len(script.languages):
+            continue
+        line = type(section.lines[0])(kind="voice", template_id=f"voice:{voice}", text=texts, seconds=seconds,
+                                      grounded_in=sorted(attrs), notes=[f"written by adapter {voice}; checked by write()"])
+        section.lines.insert(min(1, len(section.lines)), line)
+    return script
