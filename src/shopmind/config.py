@@ -51,6 +51,16 @@ class Settings(BaseModel):
     api_public_docs: bool = False  # serve /docs and /openapi.json without a key even when auth is on
     api_graceful_shutdown_s: int = 10  # how long `serve` lets requests finish after SIGTERM
     jobs_workers: int = 1  # background job threads in the server
+    # Catalog ingestion under hostile input (issue 12): see catalog/ingest.py `IngestLimits`.
+    ingest_max_field_chars: int = 65_536  # a longer cell / JSON string rejects its row
+    ingest_max_line_chars: int = 8 * 1024 * 1024  # a longer CSV record or JSON line is reported and skipped
+    ingest_max_depth: int = 32  # JSON nesting depth per row
+    ingest_max_int_digits: int = 64  # longer JSON integers are rejected
+    ingest_max_columns: int = 2_000  # CSV header columns
+    ingest_max_attributes: int = 500  # attributes per product
+    ingest_allow_urls: bool = False  # fetch http(s) image URLs named in a catalog
+    ingest_allow_private_urls: bool = False  # … including private/loopback/link-local addresses (SSRF guard off)
+    ingest_url_timeout: float = 10.0  # seconds per image URL
 
     @property
     def db_path(self) -> Path:

@@ -443,3 +443,12 @@ def test_read_rows_is_lazy_and_typed(tmp_path):
     path.write_text("id\n1\n", encoding="utf-8")
     with pytest.raises(BadInput, match="unsupported"):
         list(read_rows(path))
+
+
+def test_limits_come_from_settings(tmp_path):
+    settings = load_settings(home=tmp_path / "home", ingest_max_field_chars=10, ingest_allow_urls=True, max_image_pixels=1234)
+    limits = IngestLimits.from_settings(settings)
+    assert limits.max_field_chars == 10 and limits.allow_urls is True and limits.max_pixels == 1234
+    path = _write_csv(tmp_path / "c.csv", [{"id": "a", "title": "short"}, {"id": "b", "title": "much too long a title"}])
+    report = ingest_catalog(CatalogStore(settings), path)
+    assert report.ingested == 1 and "characters (limit 10)" in _reasons(report)["b"]
