@@ -3,6 +3,7 @@ GUIDE §2 apparel precision and the eval contract."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 from pathlib import Path
@@ -120,6 +121,12 @@ def test_rule_rewrites_never_add_a_claim():
                     assert value.strip() in _NEUTRAL, (rule.id, value)
         if rs.superlative is not None:
             assert rs.superlative.rewrite in _NEUTRAL
+    if importlib.util.find_spec("shopmind.compliance.claims") is not None:  # the claims pass's data too
+        from shopmind.compliance.claims import load_claimset
+
+        for lang in ("zh", "en"):
+            for claim_rule in load_claimset(lang).rules:
+                assert claim_rule.replacement is None or claim_rule.replacement.strip() in _NEUTRAL, claim_rule
     out = rewrite("全网第一的防晒衣，顶级面料，专家推荐，质量免检。", category="apparel")
     for invented in ("好评", "优质", "领先", "优选", "合格", "受欢迎"):
         assert invented not in out.text
