@@ -192,6 +192,15 @@ def test_special_cosmetic_registration_decides_whitening():
     assert rid not in _rules("美白精华", "cosmetics", {"registration": "国妆特字G2024", "efficacy": "美白"})
 
 
+def test_timed_cosmetic_claim_needs_an_efficacy_evaluation():
+    rid = "zh.claim.time_efficacy_cosmetic"
+    sev, zh, _ = _why("28天肌肤水润度提升", "cosmetics", None, rid)
+    assert sev == "violation" and "功效宣称评价报告" in zh
+    assert rid not in _rules("28天肌肤水润度提升", "cosmetics", {"功效评价": "人体功效试验摘要已公布"})
+    # ordinary food cannot be licensed by a report
+    assert _rules("28天见效", "food", {"功效评价": "有"})["zh.claim.time_efficacy"] == "violation"
+
+
 def test_health_food_functions_and_statement():
     facts = {"functions": ["增强免疫力", "抗氧化"]}
     text = "有助于增强免疫力、抗氧化。本品不能代替药物"
