@@ -125,6 +125,7 @@ def test_every_corpus_file_ingests_safely(corpus, tmp_path):
                     problems.append(f"{run['name']}: {pid!r} title {stored[pid].title!r} != {title!r}")
             if len(stored) + report.failed < len(run["stored"]):
                 problems.append(f"{run['name']}: rows vanished")
+    assert any(os.path.realpath(p).startswith(os.path.realpath(corpus)) for p in opened), "the open() audit saw nothing"
     sentinel_hits = [p for p in opened if any(os.path.realpath(p) == os.path.realpath(s) for s in sentinels)]
     strays = sorted({p for p in opened if not _allowed(p, roots)})
     tally["outside_opens"] = len(sentinel_hits) + len(strays)

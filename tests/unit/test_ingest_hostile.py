@@ -198,6 +198,7 @@ def test_cli_paths_are_confined_to_the_catalog_folder(tmp_path):
     store = _store(tmp_path)
     with recorded_opens() as opened:
         report = ingest_catalog(store, path)
+    assert opened_any(opened, [cat_dir / "images" / "good.jpg"]), "the open() audit saw nothing"
     assert not opened_any(opened, [outside, "/etc/passwd"]), "a file outside the catalog folder was opened"
     reasons = _reasons(report)
     for pid in ("dotdot", "abs", "link", "passwd"):
