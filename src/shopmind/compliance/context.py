@@ -170,8 +170,4 @@ def classify_superlative(text: str, start: int, cfg: SuperlativeConfig) -> tuple
         return "violation", span_start, span_end  # 最为实穿的单品: a category-level ranking
     if in_exception(text, start, start + 1, cfg.degree_compounds):
         return "borderline", span_start, span_end
-    if any(m in after for m in cfg.within_product_after):
-        return "borderline", span_start, span_end
-    if any(v in before for v in cfg.effect_verbs_before):
-        return "borderline", span_start, span_end
     return "violation", span_start, span_end
