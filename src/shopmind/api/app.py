@@ -79,7 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(importlib.import_module(f"shopmind.api.{name}").router, responses=COMMON_ERROR_RESPONSES)
 
     @app.get("/health", tags=["meta"], responses=COMMON_ERROR_RESPONSES)
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
+        """Liveness: answered on the event loop itself (no worker thread), so it stays fast under load."""
         return {"status": "ok", "version": __version__}
 
     app.openapi = _openapi_with_auth(app, settings)  # type: ignore[method-assign]
