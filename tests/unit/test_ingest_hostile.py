@@ -341,6 +341,7 @@ def test_upload_ingest_never_opens_server_paths(tmp_path, monkeypatch):
             assert "server path" in reasons[pid] and "nothing was read" in reasons[pid]
         assert "disabled" in reasons["url"] and "scheme" in reasons["file"]
         assert body["ingested"] == 8 and body["encoding"] == "utf-8"
+        assert body["source"] == "cat.csv" and "/" not in (body["errors_file"] or "")  # no server paths echoed
         from shopmind.catalog.store import open_store
         from shopmind.config import get_settings
 

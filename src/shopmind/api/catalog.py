@@ -122,8 +122,12 @@ async def ingest_upload(
             limit = get_settings().max_image_bytes
             for i, upload in enumerate(files):
                 (img_path / _upload_name(upload.filename, i)).write_bytes(await _read_upload(upload, limit))
-        return await run_in_threadpool(ingest_catalog, _store(), cat_path, images=img_path, mapping=mapping,
-                                       allow_paths=False)
+        report = await run_in_threadpool(ingest_catalog, _store(), cat_path, images=img_path, mapping=mapping,
+                                         allow_paths=False)
+    # The client named its file; the server's temporary paths are none of its business.
+    report.source = PurePosixPath((catalog.filename or "catalog").replace("\\", "/")).name
+    report.errors_file = Path(report.errors_file).name if report.errors_file else None
+    return report
 
 
 @router.get("/products/{product_id}", response_model=ProductView, tags=["catalog"])
