@@ -10,6 +10,7 @@ as their code (ru, it, pt, …) and the engine reports them as unchecked.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 CHECKED = ("zh", "en", "ja", "ko", "fr", "de", "es")
@@ -26,6 +27,8 @@ _OTHER_SCRIPTS = (
     ("hi", re.compile(r"[\u0900-\u097f]")), ("el", re.compile(r"[\u0370-\u03ff]")),
     ("vi", re.compile(r"[ơưăđƠƯĂĐạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")),
 )
+_NEEDS_SPLIT_RUN = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0590-\u05ff"
+                              r"\u0900-\u097f\u0370-\u03ffA-Za-z\u00c0-\u024f]+")
 _NEEDS_SPLIT = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0590-\u05ff"
                           r"\u0900-\u097f\u0370-\u03ffA-Za-z\u00c0-\u024f]")
 
@@ -118,30 +121,40 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def sentences(text: str) -> list[Sentence]:
-    """Every sentence with its language; sentences without letters take their neighbour's language.
+    """Runs of sentences with their language (consecutive sentences of one language are merged);
+    sentences without letters take their neighbour's language.
 
-    Pure Chinese copy (the common case) is one segment and costs one regex search."""
+    Pure Chinese copy (the common case) is one segment and costs one regex search; otherwise only the
+    sentences holding a non-Han letter are classified one by one."""
     if not _NEEDS_SPLIT.search(text):
         return [Sentence(0, len(text), "zh" if _CJK.search(text) else "none")]
-    out: list[Sentence] = []
     spans = split_sentences(text)
+    starts = [s for s, _ in spans]
+    special = {bisect_right(starts, m.start()) - 1 for m in _NEEDS_SPLIT_RUN.finditer(text)}
+    langs: list[str] = []
     unclear: list[int] = []
-    for s, e in spans:
-        lang = sentence_language(text[s:e], latin_default=None)
-        if lang is None and _LATIN_WORD.search(text[s:e]):
-            unclear.append(len(out))
-        out.append(Sentence(s, e, lang or ""))
-    # Latin sentences without function words (Resultados garantizados.) take the nearest Latin language.
-    latin = [i for i, x in enumerate(out) if x.language in _LATIN_CODES]
-    for i in unclear:
-        near = min(latin, key=lambda j: abs(j - i), default=None)
-        out[i] = Sentence(out[i].start, out[i].end, out[near].language if near is not None else "en")
-    last = next((x.language for x in out if x.language), "none")
-    for i, sent in enumerate(out):
-        if sent.language:
-            last = sent.language
+    for i, (s, e) in enumerate(spans):
+        if i in special:
+            lang = sentence_language(text[s:e], latin_default=None)
+            if lang is None and _LATIN_WORD.search(text, s, e):
+                unclear.append(i)
         else:
-            out[i] = Sentence(sent.start, sent.end, last)
+            lang = "zh" if _CJK.search(text, s, e) else None
+        langs.append(lang or "")
+    # Latin sentences without function words (Resultados garantizados.) take the nearest Latin language.
+    latin = [i for i, lang in enumerate(langs) if lang in _LATIN_CODES]
+    for i in unclear:
+        k = bisect_right(latin, i)
+        near = [j for j in latin[max(k - 1, 0):k + 1]]
+        langs[i] = langs[min(near, key=lambda j: abs(j - i))] if near else "en"
+    last = next((lang for lang in langs if lang), "none")
+    out: list[Sentence] = []
+    for (s, e), lang in zip(spans, langs):
+        last = lang or last
+        if out and out[-1].language == last and out[-1].end == s:
+            out[-1] = Sentence(out[-1].start, e, last)
+        else:
+            out.append(Sentence(s, e, last))
     return out
 
 
