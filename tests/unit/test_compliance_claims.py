@@ -95,7 +95,8 @@ def _cases() -> list[dict]:
 
 def test_hard_case_file_is_well_formed():
     rows = _cases()
-    assert len(rows) >= 60
+    assert len(rows) >= 100
+    assert {r.get("language", "zh") for r in rows} == {"zh", "en"}
     assert {r["label"] for r in rows} == {"violation", "borderline", "clean"}
     for r in rows:
         assert r["product_category"] in KNOWN_CATEGORIES
@@ -106,7 +107,7 @@ def test_hard_case_file_is_well_formed():
 
 @pytest.mark.parametrize("row", _cases(), ids=lambda r: r["id"])
 def test_hard_cases(row):
-    hits = scan_claims(row["text"], row["product_category"], row.get("facts"))
+    hits = scan_claims(row["text"], row["product_category"], row.get("facts"), language=row.get("language", "zh"))
     assert _verdict(hits) == row["label"], [(row["text"][h.start:h.end], h.rule_id, h.severity) for h in hits]
     for v in row["violations"]:
         v_end = v["start"] + len(v["span"])

@@ -107,6 +107,7 @@ class ClaimSet:
     automaton: Any  # _Matcher over the trigger terms
     negations: tuple[str, ...]
     immediate_negations: frozenset[str]  # one-character cues that negate only the word right after them
+    negation_window: int  # characters before a word searched for negation cues (wider for English words)
     canonical: dict[str, str]  # folded term -> canonical name (for fact matching), defaults to the term
     synonyms: dict[str, tuple[str, ...]]  # folded canonical name -> all its folded terms
     by_trigger: dict[str, list[ClaimRule]]
@@ -306,6 +307,7 @@ def build_claimset(data: Mapping[str, Any]) -> ClaimSet:
     return ClaimSet(language=data.get("language", "zh"), rules=rules, automaton=automaton,
                     negations=tuple(fold(n) for n in _tuple(data.get("negations"))), canonical=canonical,
                     immediate_negations=frozenset(_tuple(data.get("immediate_negations"))),
+                    negation_window=int(data.get("negation_window", _NEGATION_WINDOW)),
                     synonyms={k: tuple(sorted(v)) for k, v in synonyms.items()},
                     by_trigger=by_trigger, handlers=[r for r in rules if r.handler], indexed=frozenset(indexed),
                     patterns=patterns)
@@ -357,7 +359,7 @@ def _in_exception(t: _Text, start: int, end: int, exceptions: Iterable[str]) -> 
 
 
 def _negated(cs: ClaimSet, t: _Text, clause_left: int, start: int) -> bool:
-    window = t.folded[max(clause_left, start - _NEGATION_WINDOW):start]
+    window = t.folded[max(clause_left, start - cs.negation_window):start]
     if window and window[-1] in cs.immediate_negations:
         return True  # 不适合 / 没改善: a one-character negation right before the word
     return any(n in window for n in cs.negations)
