@@ -260,3 +260,16 @@ def test_fast_on_ordinary_copy():
         n += 1
     mb_per_s = n * len(text.encode("utf-8")) / (time.perf_counter() - t0) / 1e6
     assert mb_per_s > 1.0, f"{mb_per_s:.2f} MB/s"  # measured ≈5 MB/s on the shared 2-core box; slack for load
+
+
+# ---------- through the engine (no stand-ins) ----------
+
+def test_engine_check_runs_the_claim_rules_with_facts():
+    from shopmind.compliance import check
+
+    report = check("这款山楂茶口感清香，三天瘦十斤。", "food", classifier=False)
+    assert report.verdict == "violation"
+    finding = next(f for f in report.findings if f.rule_id == "zh.claim.weight_loss")
+    assert "瘦十斤" not in finding.rewrite and "口感清香" in finding.rewrite  # the claim's clause is dropped
+    ruled = check("美白精华，淡化色斑", "cosmetics", facts={"特殊化妆品注册证": "无"}, classifier=False)
+    assert any(f.rule_id == "zh.claim.cosmetic_special" and f.severity == "violation" for f in ruled.findings)
