@@ -49,6 +49,7 @@ class Settings(BaseModel):
     api_max_concurrent: int = 2  # LLM/media requests in flight per key
     api_cors_origins: str = ""  # comma-separated origins allowed by CORS; empty = CORS off
     api_public_docs: bool = False  # serve /docs and /openapi.json without a key even when auth is on
+    api_public_streams: bool = False  # serve /streams (HLS) without a key: most players cannot send headers
     api_graceful_shutdown_s: int = 10  # how long `serve` lets requests finish after SIGTERM
     jobs_workers: int = 1  # background job threads in the server
     # Catalog ingestion under hostile input (issue 12): see catalog/ingest.py `IngestLimits`.

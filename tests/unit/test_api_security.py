@@ -68,6 +68,9 @@ def test_route_roles() -> None:
     assert required_role("POST", "/jobs/tag") == "write"
     assert required_role("GET", "/keys") == "admin"
     assert required_role("POST", "/keys/abc/revoke") == "admin"
+    assert required_role("GET", "/streams/shop1/index.m3u8") == "read"
+    assert required_role("GET", "/streams/shop1/index.m3u8", public_streams=True) is None
+    assert required_role("GET", "/streamsX", public_streams=True) == "read"
 
 
 def test_auth_is_off_without_keys_and_on_with_one(home: Path) -> None:

@@ -40,7 +40,8 @@ def _openapi_with_auth(app: FastAPI, settings: Settings):
         schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(_SECURITY_SCHEMES)
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
-                role = required_role(method.upper(), path, public_docs=settings.api_public_docs)
+                role = required_role(method.upper(), path, public_docs=settings.api_public_docs,
+                                     public_streams=settings.api_public_streams)
                 operation["x-required-role"] = role or "none"
                 operation["security"] = [] if role is None else [{"bearer": []}, {"apiKey": []}]
         app.openapi_schema = schema
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # add_middleware puts each new one outside the previous: this reads innermost → outermost.
     app.add_middleware(ThrottleMiddleware, settings=settings)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
-    app.add_middleware(AuthMiddleware, home=settings.home, public_docs=settings.api_public_docs)
+    app.add_middleware(AuthMiddleware, home=settings.home, public_docs=settings.api_public_docs,
+                       public_streams=settings.api_public_streams)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
     if origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -5,7 +5,8 @@ OpenAPI document and the docs pages), mounted static apps, and unknown paths, an
 before a request body is read.
 
 Roles (read < write < admin), by route:
-- public: `/health`; also `/docs`, `/redoc`, `/openapi.json` when `api_public_docs` is set;
+- public: `/health`; also `/docs`, `/redoc`, `/openapi.json` when `api_public_docs` is set, and GET
+  `/streams…` (HLS playlists and segments) when `api_public_streams` is set;
 - admin: `/keys…`;
 - read: every GET, and the POSTs that only compute an answer and change nothing
   (`READ_POSTS`: search, recommend, compliance check/rewrite, live price, A/B plan, NSFW screen);
@@ -37,10 +38,12 @@ READ_POSTS = frozenset({"/search", "/search/image", "/recommend", "/compliance/c
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def required_role(method: str, path: str, *, public_docs: bool = False) -> str | None:
+def required_role(method: str, path: str, *, public_docs: bool = False, public_streams: bool = False) -> str | None:
     """The least role that may call `method path`; None = no key needed."""
     path = path.rstrip("/") or "/"
     if path in PUBLIC_PATHS or (public_docs and path in DOCS_PATHS):
+        return None
+    if public_streams and method.upper() in READ_METHODS and (path == "/streams" or path.startswith("/streams/")):
         return None
     if path.startswith(ADMIN_PREFIXES):
         return "admin"
@@ -61,16 +64,17 @@ def presented_key(headers: dict[bytes, bytes]) -> str | None:
 class AuthMiddleware:
     """401 without a valid key, 403 when the key's role is below the route's; stores the key in scope state."""
 
-    def __init__(self, app: ASGIApp, *, home: Path, public_docs: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, home: Path, public_docs: bool = False, public_streams: bool = False) -> None:
         self.app = app
         self.keys = KeyStore.for_home(home)
         self.public_docs = public_docs
+        self.public_streams = public_streams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        need = required_role(scope["method"], scope["path"], public_docs=self.public_docs)
+        need = required_role(scope["method"], scope["path"], public_docs=self.public_docs, public_streams=self.public_streams)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["api_key"] = None
         if need is None or not self.keys.auth_enabled():
