@@ -35,6 +35,7 @@ class Settings(BaseModel):
     max_image_pixels: int = 64_000_000
     batch_size: int = 64
     seed: int = 0
+    compliance_llm_judge: bool = False  # ask the LLM backend about borderline 广告法 clauses (compliance/judge.py)
     # API safety (issue 12): bounds checked before a request costs anything, per-key throttles, CORS, jobs.
     api_max_body_bytes: int = 8 * 1024 * 1024  # JSON bodies (a ticket photo travels base64 inside one)
     api_max_small_body_bytes: int = 256 * 1024  # /search and /recommend: a query, filters, a history of ids
