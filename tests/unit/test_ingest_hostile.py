@@ -100,8 +100,12 @@ def test_megabyte_csv_field_is_reported_per_row(tmp_path):
     assert {p.id for p in store.iter_products()} == {"a", "b"}
     # Past the CSV reader's own (bounded) field limit: still one reported row, not a crash.
     small = IngestLimits(max_line_chars=200_000)
+    path.write_text('id,title,description\na,ok one,fine\nbig,huge,"' + "x" * 300_000 + ',y\nmore"\nb,ok two,fine\n', encoding="utf-8")
+    store = CatalogStore(load_settings(home=tmp_path / "home2"))
     report = ingest_catalog(store, path, limits=small)
-    assert report.failed == 1 and any("CSV error" in e.reason or "characters" in e.reason for e in report.errors)
+    assert report.failed == 1 and "record is longer than 200000" in _reasons(report)["line 3"]
+    # The parser resumes after the oversized record, not inside it: no junk rows from its tail.
+    assert {p.id for p in store.iter_products()} == {"a", "b"}
 
 
 def test_jsonl_depth_digits_constants_and_ids(tmp_path):

@@ -223,14 +223,78 @@ def _json_array_rows(path: Path, fh, limits: IngestLimits) -> Iterator[tuple[int
             yield i, _err(f"item {i}", f"array item is a JSON {type(row).__name__}, not an object")
 
 
+class _RecordTooLong(Exception):
+    """Raised by `_CsvLines` inside the csv reader when one record outgrows the limit."""
+
+
+class _CsvLines:
+    """The physical lines the csv reader pulls, with a per-record size bound and quote tracking.
+
+    csv's own field limit raises mid-record and then resumes *inside* the oversized quoted field,
+    turning its tail into junk rows. Here the record is cut off before csv sees too much, and
+    `skip_record` consumes the rest of it by quote parity so the next record starts cleanly.
+    """
+
+    def __init__(self, fh, limit: int) -> None:
+        self.fh = fh
+        self.limit = limit
+        self.lineno = 0
+        self._chars = 0
+        self._quotes = 0
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def _read(self) -> tuple[str | None, int, int]:
+        chunk = self.fh.readline(self.limit + 1)
+        if not chunk:
+            return None, 0, 0
+        if len(chunk) <= self.limit or chunk.endswith(("\n", "\r")):
+            return chunk, len(chunk), chunk.count('"')
+        total, quotes = len(chunk), chunk.count('"')
+        while True:  # drain an oversized physical line, keeping only its length and quote count
+            more = self.fh.readline(1 << 20)
+            total += len(more)
+            quotes += more.count('"')
+            if not more or more.endswith(("\n", "\r")):
+                return "", total, quotes
+
+    def __next__(self) -> str:
+        line, length, quotes = self._read()
+        if line is None:
+            raise StopIteration
+        self.lineno += 1
+        self._chars += length
+        self._quotes += quotes
+        if self._chars > self.limit:
+            raise _RecordTooLong()
+        return line
+
+    def start_record(self) -> None:
+        self._chars = self._quotes = 0
+
+    def skip_record(self) -> int:
+        """Consume lines until the too-long record's quotes balance; returns its last line number."""
+        while self._quotes % 2:
+            line, _, quotes = self._read()
+            if line is None:
+                break
+            self.lineno += 1
+            self._quotes += quotes
+        return self.lineno
+
+
 def _csv_rows(path: Path, enc: DetectedEncoding, limits: IngestLimits, delimiter: str) -> Iterator[tuple[int, dict | ItemError]]:
-    csv.field_size_limit(limits.max_line_chars)
+    csv.field_size_limit(limits.max_line_chars + 1)
     with path.open(encoding=enc.codec, errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        lines = _CsvLines(fh, limits.max_line_chars)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader)
         except StopIteration:
             raise BadInput(f"{path.name}: no header row (the file is blank)") from None
+        except _RecordTooLong:
+            raise BadInput(f"{path.name}: the header row is longer than {limits.max_line_chars} characters") from None
         except csv.Error as exc:
             raise BadInput(f"{path.name}: the header row cannot be read ({exc})") from None
         header = [h.lstrip("\ufeff").strip() for h in header]
@@ -247,15 +311,23 @@ def _csv_rows(path: Path, enc: DetectedEncoding, limits: IngestLimits, delimiter
         ncols = len(header)
         id_col = header.index("id") if "id" in header else 0
         while True:
-            start = reader.line_num + 1
+            lines.start_record()
+            start = lines.lineno + 1
             try:
                 cells = next(reader)
             except StopIteration:
                 return
+            except _RecordTooLong:
+                end = lines.skip_record()
+                yield start, _err(f"line {start}", f"record is longer than {limits.max_line_chars} characters "
+                                                   f"(lines {start}-{end}); skipped")
+                reader = csv.reader(lines, delimiter=delimiter)  # a fresh parser state for the next record
+                continue
             except csv.Error as exc:
                 yield start, _err(f"line {start}", f"CSV error: {exc}")
+                reader = csv.reader(lines, delimiter=delimiter)
                 continue
-            end = reader.line_num
+            end = lines.lineno
             if not cells or not any(c.strip() for c in cells):
                 continue
             row_id = (cells[id_col].strip() if id_col < len(cells) else "")[:80] or f"line {start}"
