@@ -29,7 +29,7 @@ _CJK_GAP = re.compile(f"(?<=[{_CJK_CLASS}])[\\s{_ZW_CLASS}]+(?=[{_CJK_CLASS}])")
 # The same separator repeated between single characters: 全·网·第·一, 全*网*第*一 (two or more in a row, so
 # one name dot like 列夫·托尔斯泰 is left alone). Patterns start with a literal or a small class, not a
 # look-behind, so the regex engine can skip ahead (a leading look-behind made them several times slower).
-_SEP = re.compile(f"[·•∙・*\\-_~/.|](?=[{_CJK_CLASS}])")
+_SEP = re.compile(f"[·•∙・*\\-_~/.|★☆♥♡✿❀\u2600-\u27bf\U0001F300-\U0001FAFF](?=[{_CJK_CLASS}])")
 # 第 followed by spacing and a digit, and the digit followed by spacing and a character: 第 1 名.
 _DI_GAP = re.compile(r"(?<=第)\s+(?=[0-9])")
 _DI_TAIL = re.compile(f"第\\s*[0-9](\\s+)(?=[{_CJK_CLASS}])")
