@@ -231,3 +231,54 @@ def test_cli_init_list_show_export_delete(work, tmp_path, monkeypatch):
         assert deleted["deleted"] == "voice-a2" and not AdapterRegistry(work["home"]).exists("voice-a2")
     finally:
         get_settings.cache_clear()
+
+
+def test_from_feedback_builds_pairs_and_trains_dpo(work, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from shopmind.cli.tune import register
+    from shopmind.config import get_settings
+    from shopmind.feedback.models import EditIn, RatingIn
+    from shopmind.feedback.store import open_feedback
+    from tests.unit.cli_app import area_app
+
+    home = tmp_path / "fb-home"
+    monkeypatch.setenv("SHOPMIND_HOME", str(home))
+    get_settings.cache_clear()
+    try:
+        cfg = tmp_path / "dpo.yaml"
+        cfg.write_text(f"name: fb\nbase_model: {work['base']}\nmax_steps: 2\nbatch_size: 2\ngrad_accum: 1\n"
+                       "eval_split: 0\nlora_rank: 4\nlearning_rate: 0.01\nmax_length: 256\n", encoding="utf-8")
+        app, runner = area_app(register, typed_errors=True), CliRunner()
+        empty = runner.invoke(app, ["tune", "from-feedback", str(cfg), "--quiet"])
+        assert empty.exit_code == 2 and "no preference pairs" in empty.stderr
+        fb = open_feedback(get_settings())
+        fb.add_edit(EditIn(instruction="写一句文案", input="类型#上衣*颜色#白色", before="全网最好的白色上衣！",
+                           after="白色上衣，简约百搭。"))
+        fb.add_rating(RatingIn(instruction="写一句文案", input="类型#裙", output="黑色半身裙，简约显瘦。", rating=5))
+        fb.add_rating(RatingIn(instruction="写一句文案", input="类型#裙", output="第一名的裙子，100%显瘦", rating=1))
+        res = runner.invoke(app, ["tune", "from-feedback", str(cfg), "--quiet"])
+        assert res.exit_code == 0, res.output
+        meta = json.loads(res.stdout)
+        assert meta["method"] == "dpo" and meta["data_report"]["ok"] == 2 and meta["metrics"]["steps"] == 2
+    finally:
+        get_settings.cache_clear()
+
+
+def test_merged_gguf_matches_the_adapter(work):
+    pytest.importorskip("gguf", reason="GGUF export needs the gguf package")
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed (make install builds it)")
+    from llama_cpp import Llama
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from shopmind.tune.export_gguf import export_adapter
+
+    info = export_adapter(work["home"], "voice-a", merge=True)
+    tok = AutoTokenizer.from_pretrained(str(work["base"]))
+    peft_model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(work["base"]), dtype=torch.float32),
+                                           AdapterRegistry(work["home"]).meta("voice-a")["path"]).eval()
+    llama = Llama(model_path=info["path"], n_ctx=128, n_threads=1, verbose=False)
+    for text in ("白色上衣", "连衣裙"):
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert _cpp_greedy(llama, ids, 6) == _hf_greedy(peft_model, ids, 6)[0]
