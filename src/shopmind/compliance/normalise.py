@@ -37,7 +37,7 @@ _DI_TAIL = re.compile(f"第\\s*[0-9](\\s+)(?=[{_CJK_CLASS}])")
 _RANK = re.compile(r"([Nn][Oo0]|[Tt][Oo0][Pp])(\s*[.:#]\s*|\s+)(?=1(?![0-9]))")
 _ZERO_AS_O = re.compile(r"([Nn])0(?=1(?![0-9]))|([Tt])0([Pp])(?=1(?![0-9]))")
 _CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
-_DIGIT_AFTER_DI = re.compile(r"第([0-9])(?![0-9.])")
+_DIGIT_AFTER_DI = re.compile(r"第([0-9壹])(?![0-9.])")
 _DIGIT_BEFORE = re.compile(r"1(?=[流级線线])")
 _CN_DIGIT = "零一二三四五六七八九"
 _ASCII_WORD_CHAR = re.compile(r"[A-Za-z0-9]")
@@ -189,9 +189,9 @@ def _after_boundary(text: str, pos: int) -> bool:
 
 
 def _numerals(text: str) -> str:
-    """1:1 numeral rewrites on the already compacted text: 第1→第一, 1流→一流, N0→NO, T0P→TOP."""
+    """1:1 numeral rewrites on the already compacted text: 第1/第壹→第一, 1流→一流, N0→NO, T0P→TOP."""
     if "第" in text:
-        text = _DIGIT_AFTER_DI.sub(lambda m: "第" + _CN_DIGIT[int(m.group(1))], text)
+        text = _DIGIT_AFTER_DI.sub(lambda m: "第" + ("一" if m.group(1) == "壹" else _CN_DIGIT[int(m.group(1))]), text)
     if "1" in text:
         src = text
         text = _DIGIT_BEFORE.sub(lambda m: "1" if m.start() and src[m.start() - 1] in "0123456789." else "一", src)
