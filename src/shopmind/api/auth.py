@@ -69,6 +69,7 @@ class AuthMiddleware:
         self.keys = KeyStore.for_home(home)
         self.public_docs = public_docs
         self.public_streams = public_streams
+        self._auth_on = False  # once a key exists auth stays on (see KeyStore.auth_enabled): cache the True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,7 +78,9 @@ class AuthMiddleware:
         need = required_role(scope["method"], scope["path"], public_docs=self.public_docs, public_streams=self.public_streams)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["api_key"] = None
-        if need is None or not self.keys.auth_enabled():
+        if need is not None and not self._auth_on:
+            self._auth_on = self.keys.auth_enabled()
+        if need is None or not self._auth_on:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -82,8 +82,12 @@ class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._conn() as conn:
+        conn = self._conn()
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # readers (every request) never wait for a writer
             conn.executescript(_SCHEMA)
+        finally:
+            conn.close()
 
     @classmethod
     def for_home(cls, home: Path) -> "KeyStore":
