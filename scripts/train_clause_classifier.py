@@ -103,7 +103,7 @@ def train(data: Path, seed: int, n_reviews: int, c: float, corpus_clean_weight: 
         labels += [0] * (len(ag) + len(rv))
         weights += [1.0] * (len(ag) + len(rv))
         categories += ["none"] * (len(ag) + len(rv))
-        sources.update(advertisegen_even_rows=ag_rows, advertisegen_clauses=len(ag), review_clauses=len(rv))
+        sources.update(advertisegen_train_rows=ag_rows, advertisegen_clauses=len(ag), review_clauses=len(rv))
     else:
         print(f"warning: {data} not found; training on the shipped corpus only", file=sys.stderr)
     model, oof = clf.fit_clause_model(texts, labels, c=c, seed=seed, sample_weight=weights, categories=categories,
@@ -184,6 +184,30 @@ def evaluate(model: clf.ClauseModel, data: Path, with_rules: bool = True) -> dic
     return out
 
 
+def evaluate_judge(model: clf.ClauseModel, data: Path, llm_model: str | None) -> dict:
+    """enforcement_dev with the LLM judge reviewing the classifier's borderline clauses (text level)."""
+    from shopmind.compliance import judge
+    from shopmind.config import load_settings
+    from shopmind.models.llm import get_llm
+
+    settings = load_settings(compliance_llm_judge=True, **({"llm_model": llm_model} if llm_model else {}))
+    llm = get_llm(settings)
+    rows = [json.loads(line) for line in open(data / "adlaw" / "enforcement_dev.jsonl", encoding="utf-8") if line.strip()]
+    hits = clf.classify_many([r["text"] for r in rows], "zh", model)
+    t0, asked = time.perf_counter(), 0
+    judged = []
+    for r, h in zip(rows, hits):
+        asked += sum(1 for x in h if x.severity == "borderline")
+        judged.append(judge.review(r["text"], h, llm))
+    viol = [i for i, r in enumerate(rows) if r["label"] == "violation"]
+    clean = [i for i, r in enumerate(rows) if r["label"] != "violation"]
+    flag = [_text_flag(h, "violation") for h in judged]
+    return {"llm": getattr(llm, "name", settings.llm), "borderline_hits_judged": asked,
+            "seconds_per_judgement": round((time.perf_counter() - t0) / max(asked, 1), 2),
+            "recall_with_judge": round(float(np.mean([flag[i] for i in viol])), 4),
+            "clean_flag_rate_with_judge": round(float(np.mean([flag[i] for i in clean])), 4)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -196,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="out-of-fold precision the violation threshold must reach")
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--no-rules", action="store_true", help="skip the rules-engine comparison")
+    ap.add_argument("--judge", action="store_true", help="also measure the LLM judge on enforcement_dev (slow)")
+    ap.add_argument("--llm-model", default=None, help="GGUF path or bundled name for --judge")
     args = ap.parse_args(argv)
     if args.eval_only:
         model = clf.ClauseModel.load(args.out)
@@ -207,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {"model": str(args.out), "thresholds": model.thresholds, "meta": meta}
     if args.data.is_dir():
         report["eval"] = evaluate(model, args.data.resolve(), with_rules=not args.no_rules)
+        if args.judge:
+            report["eval"]["judge"] = evaluate_judge(model, args.data.resolve(), args.llm_model)
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0
 
