@@ -47,6 +47,8 @@ def test_consent_sidecar_is_read_and_validated(tmp_path):
     with pytest.raises(BadInput):
         load_consent(photo)
     assert load_consent(photo, "verbal consent recorded").source == "cli"
+    with pytest.raises(BadInput):
+        load_consent(photo, "ok")  # too short to say who agreed to what
 
 
 @needs_mp

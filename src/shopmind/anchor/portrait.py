@@ -46,7 +46,10 @@ def sidecar_path(image: Path) -> Path:
 def load_consent(image: Path, statement: str | None = None) -> Consent:
     """The consent record for `image`: the given statement, else the sidecar JSON; refuse when neither."""
     if statement is not None and statement.strip():
-        return Consent(statement=statement.strip(), date=_dt.date.today().isoformat(), source="cli")
+        try:
+            return Consent(statement=statement.strip(), date=_dt.date.today().isoformat(), source="cli")
+        except ValidationError:
+            raise BadInput("--consent must say who agreed and for what (3 to 2000 characters)") from None
     side = sidecar_path(image)
     if side.is_file():
         try:

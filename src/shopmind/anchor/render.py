@@ -128,14 +128,16 @@ class FaceRig:
         x1, y1 = np.ceil(loop.max(0)).astype(int) + 2
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillPoly(mask, [np.round((loop - [x0, y0]) * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
-        m = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32)[..., None] / 255.0
+        # shrink by ~2 px so the lips' inner edges do not travel with the teeth
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+        m = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
         return (int(x0), int(y0)), self.image[y0:y1, x0:x1].astype(np.float32), m
 
     def displacement(self, pose: Pose) -> np.ndarray:
         """Forward displacement (px) of every control point for `pose` (landmarks, then fixed border)."""
         d = np.zeros((self.n_pts, 2), np.float64)
         lm = self.lm
-        jaw = pose.opening * 0.30 * self.mouth_w
+        jaw = pose.opening * 0.24 * self.mouth_w
         # jaw drop: everything below the mouth line, weighted towards the chin
         d[: self.n_lm, 1] += np.where(self._below, jaw * self._jaw_w, 0.0)
         d[LOWER_LIP_OUT + LOWER_LIP_IN, 1] = jaw
@@ -209,7 +211,7 @@ class FaceRig:
         m = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32)[..., None] / 255.0
         t = (cv2.GaussianBlur(teeth, (3, 3), 0).astype(np.float32)[..., None] / 255.0) * m
         yy = np.linspace(0, 1, sub.shape[0], dtype=np.float32)[:, None, None]
-        cavity = self.cavity * (0.75 + 0.5 * yy)  # a little lighter towards the tongue
+        cavity = self.cavity * (0.6 + 0.7 * yy)  # darkest under the upper teeth, lighter towards the tongue
         if self.patch is None:
             fill = cavity * (1 - t) + self.teeth * t * 0.92
         else:

@@ -210,7 +210,7 @@ class GeometricTryOn:
         # shading: the person's own light and folds, as a luminance ratio
         # (band-passed so the old garment's print does not show through, only its folds)
         lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) + 1
-        shade = np.clip(cv2.GaussianBlur(lum, (0, 0), 5) / (cv2.GaussianBlur(lum, (0, 0), 20) + 1e-3), 0.8, 1.12)[..., None]
+        shade = np.clip(cv2.GaussianBlur(lum, (0, 0), 8) / (cv2.GaussianBlur(lum, (0, 0), 24) + 1e-3), 0.9, 1.08)[..., None]
         out = rgb * (1 - alpha) + np.clip(warped * shade, 0, 255) * alpha
         result = Image.fromarray(out.astype(np.uint8))
         # measured on the output: keypoints re-read from the composited garment's silhouette
