@@ -12,6 +12,7 @@ import http.server
 import io
 import json
 import os
+import sqlite3
 import tarfile
 import threading
 
@@ -458,3 +459,19 @@ def test_limits_come_from_settings(tmp_path):
     path = _write_csv(tmp_path / "c.csv", [{"id": "a", "title": "short"}, {"id": "b", "title": "much too long a title"}])
     report = ingest_catalog(CatalogStore(settings), path)
     assert report.ingested == 1 and "characters (limit 10)" in _reasons(report)["b"]
+
+
+def test_a_row_the_database_refuses_does_not_take_its_batch(tmp_path, monkeypatch):
+    store = _store(tmp_path)
+    real = store.upsert_products
+
+    def picky(rows):  # the database layer refusing one specific row (e.g. a constraint added later)
+        if any(p.id == "refused" for p, _, _ in rows):
+            raise sqlite3.IntegrityError("CHECK constraint failed")
+        return real(rows)
+
+    monkeypatch.setattr(store, "upsert_products", picky)
+    path = _write_csv(tmp_path / "c.csv", [{"id": "a", "title": "t"}, {"id": "refused", "title": "t"}, {"id": "b", "title": "t"}])
+    report = ingest_catalog(store, path)
+    assert report.ingested == 2 and report.failed == 1 and "database refused" in _reasons(report)["refused"]
+    assert {p.id for p in store.iter_products()} == {"a", "b"}

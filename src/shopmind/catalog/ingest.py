@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import sqlite3
 import stat
 import tarfile
 import time
@@ -826,6 +827,17 @@ def _ingest_batch(store: CatalogStore, batch, source: ImageSource, limits: Inges
                 # Store the row but keep it out of the "already in" skip, so a fixed image is picked up.
                 row_hash = RETRY_PREFIX + row_hash
         ready.append((product, row_hash, source_name))
-    if ready:
+    if not ready:
+        return
+    try:
         store.upsert_products(ready)
         report.ingested += len(ready)
+    except sqlite3.Error:
+        # One row the database refuses must not take its batch with it: retry row by row.
+        for item in ready:
+            try:
+                store.upsert_products([item])
+                report.ingested += 1
+            except sqlite3.Error as exc:
+                report.failed += 1
+                report.errors.append(_err(item[0].id, f"database refused the row: {exc}"[:300], "store"))
