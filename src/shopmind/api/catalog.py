@@ -95,39 +95,55 @@ async def ingest_upload(
     `../x.jpg` is rejected for its row with a reason. Images come only from this request (a tar or
     files), or from http(s) URLs when the `ingest_allow_urls` setting is on (private addresses refused).
     """
-    from starlette.concurrency import run_in_threadpool
-
-    from shopmind.catalog.ingest import ingest_catalog
-    from shopmind.catalog.mapping import parse_map_options
-
     suffix = Path(catalog.filename or "catalog.csv").suffix.lower()
     if suffix not in {".csv", ".tsv", ".jsonl", ".ndjson", ".json"}:
         raise BadInput(f"catalog must be .csv, .tsv or .jsonl, got {suffix!r}")
+    from shopmind.catalog.mapping import parse_map_options
+
     mapping = parse_map_options(map)
     if images is not None and files:
         raise BadInput("send either an images tar or image files, not both")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        cat_dir = work / "catalog"
-        cat_dir.mkdir()
-        cat_path = cat_dir / f"catalog{suffix}"
-        cat_path.write_bytes(await _read_upload(catalog, MAX_UPLOAD_BYTES))
-        img_path = None
-        if images is not None:
-            img_path = work / "images.tar"
-            img_path.write_bytes(await _read_upload(images, MAX_UPLOAD_BYTES))
-        elif files:
-            img_path = work / "uploads"
-            img_path.mkdir()
-            limit = get_settings().max_image_bytes
-            for i, upload in enumerate(files):
-                (img_path / _upload_name(upload.filename, i)).write_bytes(await _read_upload(upload, limit))
-        report = await run_in_threadpool(ingest_catalog, _store(), cat_path, images=img_path, mapping=mapping,
-                                         allow_paths=False)
+    # Copying the uploads and ingesting both block: they run off the event loop (/health stays fast).
+    report = await run_in_threadpool(_ingest_uploads, catalog, suffix, images, files or [], mapping)
     # The client named its file; the server's temporary paths are none of its business.
     report.source = PurePosixPath((catalog.filename or "catalog").replace("\\", "/")).name
     report.errors_file = Path(report.errors_file).name if report.errors_file else None
     return report
+
+
+def _save_upload(upload: UploadFile, dest: Path, limit: int) -> None:
+    """Copy an upload to disk in 1 MiB blocks, refusing it once it passes `limit` bytes."""
+    upload.file.seek(0)
+    total = 0
+    with dest.open("wb") as out:
+        while block := upload.file.read(1 << 20):
+            total += len(block)
+            if total > limit:
+                raise BadInput(f"upload {upload.filename!r} is larger than {limit} bytes")
+            out.write(block)
+
+
+def _ingest_uploads(catalog: UploadFile, suffix: str, images: UploadFile | None, files: list[UploadFile],
+                    mapping: dict[str, str]) -> IngestReport:
+    from shopmind.catalog.ingest import ingest_catalog
+
+    settings = get_settings()
+    upload_limit = getattr(settings, "api_max_upload_bytes", MAX_UPLOAD_BYTES)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "catalog").mkdir()
+        cat_path = work / "catalog" / f"catalog{suffix}"
+        _save_upload(catalog, cat_path, upload_limit)
+        img_path = None
+        if images is not None:
+            img_path = work / "images.tar"
+            _save_upload(images, img_path, upload_limit)
+        elif files:
+            img_path = work / "uploads"
+            img_path.mkdir()
+            for i, upload in enumerate(files):
+                _save_upload(upload, img_path / _upload_name(upload.filename, i), settings.max_image_bytes)
+        return ingest_catalog(_store(), cat_path, images=img_path, mapping=mapping, allow_paths=False)
 
 
 @router.get("/products/{product_id}", response_model=ProductView, tags=["catalog"])

@@ -598,7 +598,8 @@ class ImageSource:
             self._tar = tarfile.open(path, "r:*")
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             # The text rows are still worth storing: each row reports the missing image instead.
-            self._tar_error = f"the images archive {path.name} is not a readable tar ({exc})"
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[-1].strip(" -")[:160]
+            self._tar_error = f"the images archive {path.name} is not a readable tar ({detail})"
             self.notes.append(_err(path.name, self._tar_error, "images"))
             return
         count = 0
