@@ -182,10 +182,11 @@ def catalogs(c: Corpus) -> None:
     c.write("catalogs/header_only.csv", b"id,title,price\n")
     c.run("header_only", "catalogs/header_only.csv", why="a header and no rows: nothing to do, no error")
     c.write("catalogs/no_id_column.csv", b"sku_code,title\nA1,Shirt\nA2,Hat\n")
-    c.run("no_id_column", "catalogs/no_id_column.csv", reported=["line 2", "line 3"], not_stored=["A1", "A2"],
-          why="without an id column every row is reported (missing id)")
+    c.run("no_id_column", "catalogs/no_id_column.csv", expect="bad_file", why="no id column: BadInput naming --map id=COLUMN")
     c.write("catalogs/semicolon_delimited.csv", b"id;title;price\n1;Shirt;10\n2;Hat;5\n")
-    c.run("semicolon_delimited", "catalogs/semicolon_delimited.csv", reported=["line 2", "line 3"], not_stored=["1", "2"])
+    c.run("semicolon_delimited", "catalogs/semicolon_delimited.csv", expect="bad_file", why="BadInput that says it looks semicolon-separated")
+    c.write("catalogs/ids_in_rows_without_id.csv", b"id,title\ngood1,Shirt\n,No id here\ngood2,Cap\n")
+    c.run("ids_in_rows_without_id", "catalogs/ids_in_rows_without_id.csv", stored=ids, reported=["line 3"])
     c.write("catalogs/duplicate_ids.csv", _csv_text(GOOD + [{"id": "good1", "title": "second copy", "price": "1"}]).encode())
     c.run("duplicate_ids", "catalogs/duplicate_ids.csv", stored=ids, reported=["good1"], titles={"good1": "White cotton T-shirt"})
     big = _csv_text(GOOD[:1] + [{"id": "huge", "title": "one megabyte", "price": "1", "description": "x" * 1_000_000}] + GOOD[1:],

@@ -33,7 +33,7 @@ from typing import Any
 
 from shopmind.catalog.encoding import DetectedEncoding, detect_encoding, has_undecodable
 from shopmind.catalog.images import decode_image_bytes, fetch_image_url
-from shopmind.catalog.mapping import ColumnMapper
+from shopmind.catalog.mapping import AUTO_CANDIDATES, ColumnMapper
 from shopmind.catalog.store import CatalogStore
 from shopmind.domain import IngestReport, ItemError, Product
 from shopmind.errors import BadInput
@@ -86,11 +86,13 @@ def _err(item: str, reason: str, stage: str = "parse") -> ItemError:
 
 
 def read_rows(
-    path: Path, *, limits: IngestLimits | None = None, encoding: DetectedEncoding | None = None
+    path: Path, *, limits: IngestLimits | None = None, encoding: DetectedEncoding | None = None,
+    id_columns: tuple[str, ...] | None = None,
 ) -> Iterator[tuple[int, dict | ItemError]]:
     """Yield (line number, row dict) — or an ItemError for a row that cannot be parsed at all.
 
-    Raises BadInput only for a file that is unusable as a whole (empty, no header, not text).
+    Raises BadInput only for a file that is unusable as a whole (empty, no header, not text, a
+    CSV header without any of `id_columns` — by default the usual names of an id column).
     """
     path = Path(path)
     limits = limits or IngestLimits()
@@ -99,7 +101,8 @@ def read_rows(
         raise BadInput(f"{path.name}: unsupported catalog format {suffix!r} (use .csv, .tsv or .jsonl)")
     encoding = encoding or detect_encoding(path)
     if suffix in {".csv", ".tsv"}:
-        yield from _csv_rows(path, encoding, limits, "\t" if suffix == ".tsv" else ",")
+        yield from _csv_rows(path, encoding, limits, "\t" if suffix == ".tsv" else ",",
+                             id_columns if id_columns is not None else AUTO_CANDIDATES["id"])
     else:
         yield from _json_rows(path, encoding, limits)
 
@@ -285,7 +288,8 @@ class _CsvLines:
         return self.lineno
 
 
-def _csv_rows(path: Path, enc: DetectedEncoding, limits: IngestLimits, delimiter: str) -> Iterator[tuple[int, dict | ItemError]]:
+def _csv_rows(path: Path, enc: DetectedEncoding, limits: IngestLimits, delimiter: str,
+              id_columns: tuple[str, ...]) -> Iterator[tuple[int, dict | ItemError]]:
     csv.field_size_limit(limits.max_line_chars + 1)
     with path.open(encoding=enc.codec, errors="surrogateescape", newline="") as fh:
         lines = _CsvLines(fh, limits.max_line_chars)
@@ -309,6 +313,11 @@ def _csv_rows(path: Path, enc: DetectedEncoding, limits: IngestLimits, delimiter
             raise BadInput(f"{path.name}: duplicate column names {dupes[:5]}")
         if not named:
             raise BadInput(f"{path.name}: the header row is empty")
+        if id_columns and not any(c in header for c in id_columns):
+            other = "tab" if delimiter == "," and "\t" in header[0] else "semicolon" if delimiter == "," and ";" in header[0] else None
+            hint = f" (the file looks {other}-separated)" if other else ""
+            raise BadInput(f"{path.name}: no id column in the header {header[:8]}{hint}; name one 'id' or use "
+                           f"--map id=COLUMN")
         ncols = len(header)
         id_col = header.index("id") if "id" in header else 0
         while True:
@@ -739,7 +748,8 @@ def ingest_catalog(
     encoding = detect_encoding(catalog_path)
     report = IngestReport(source=str(catalog_path), encoding=encoding.label)
     errors_path = errors_file or store.settings.home / "errors" / f"ingest-{time.strftime('%Y%m%d-%H%M%S')}-{run_id}.jsonl"
-    rows = read_rows(catalog_path, limits=limits, encoding=encoding)
+    id_columns = (mapping["id"],) if mapping and "id" in mapping else AUTO_CANDIDATES["id"]
+    rows = read_rows(catalog_path, limits=limits, encoding=encoding, id_columns=id_columns)
     mapper = ColumnMapper(mapping)
     source = ImageSource(catalog_path, images, limits=limits, allow_paths=allow_paths, allow_outside=allow_outside)
     report.errors.extend(source.notes)
