@@ -33,7 +33,18 @@ SYSTEM = (
     "功效或安全性的断言保证（第十六、十八、二十八条）、教育培训保过（第二十四条）、投资保本保收益（第二十五条）、"
     "房地产升值承诺（第二十六条）、专家医生或国家机关背书（第九、十六条）、迷信（第九条）、贬低他人（第十三条）、"
     "虚构原价或制造紧迫（明码标价和禁止价格欺诈规定）。附有法定提示且客观描述的文字算 clean。\n"
+    "只有文字明确构成上述违法时才判 violation；客观描述、参数、带出处的数据、对效果的保留说法，以及拿不准的，都判 clean。\n"
     '只输出一个 JSON 对象，不要输出其他内容：{"verdict": "violation" 或 "clean", "article": "条款，如 广告法第十七条；clean 时为空"}'
+)
+# Worked examples (written by us, not taken from any evaluation file) shown as earlier turns: a 1.5B model
+# follows demonstrated answers far better than rules in prose.
+EXAMPLES = (
+    ("这款枸杞茶能降血糖，糖友天天喝", '{"verdict": "violation", "article": "广告法第十七条"}'),
+    ("面料柔软透气，宽松版型，适合日常通勤", '{"verdict": "clean", "article": ""}'),
+    ("报名即保过，考不过全额退费", '{"verdict": "violation", "article": "广告法第二十四条"}'),
+    ("保健功能：缓解体力疲劳。本品不能代替药物", '{"verdict": "clean", "article": ""}'),
+    ("经第三方检测，滤后水余氯低于0.05mg/L（报告见详情页）", '{"verdict": "clean", "article": ""}'),
+    ("三甲医院专家都推荐这款护膝", '{"verdict": "violation", "article": "广告法第十六条"}'),
 )
 
 
@@ -56,7 +67,11 @@ def fence(clause: str) -> str:
 
 
 def messages_for(clause: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "待审核文字：\n" + fence(clause)}]
+    """System rules, the worked examples as earlier turns, then the fenced clause."""
+    msgs = [{"role": "system", "content": SYSTEM}]
+    for example, answer in EXAMPLES:
+        msgs += [{"role": "user", "content": "待审核文字：\n" + fence(example)}, {"role": "assistant", "content": answer}]
+    return msgs + [{"role": "user", "content": "待审核文字：\n" + fence(clause)}]
 
 
 def parse_verdict(raw: str) -> JudgeVerdict:
