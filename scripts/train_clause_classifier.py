@@ -141,16 +141,22 @@ def evaluate(model: clf.ClauseModel, data: Path, with_rules: bool = True) -> dic
         if with_rules:
             from shopmind.compliance import check
 
-            rule_v = []
-            for r in rows:
-                try:
-                    rule_v.append(check(r["text"], category=None).verdict == "violation")
-                except Exception:  # noqa: BLE001 - the engine is being rebuilt beside us; count as a miss
-                    rule_v.append(False)
+            def verdicts(**kw) -> list[bool]:
+                got = []
+                for r in rows:
+                    try:
+                        got.append(check(r["text"], category=r.get("product_category"), **kw).verdict == "violation")
+                    except Exception:  # noqa: BLE001 - the engine is being rebuilt beside us; count as a miss
+                        got.append(False)
+                return got
+
+            rule_v, engine_v = verdicts(classifier=False), verdicts()
             res["rules_recall"] = round(np.mean([rule_v[i] for i in viol]), 4)
             res["rules_clean_flag_rate"] = round(np.mean([rule_v[i] for i in clean]), 4)
             res["union_recall"] = round(np.mean([rule_v[i] or _text_flag(hits[i], "violation") for i in viol]), 4)
             res["union_clean_flag_rate"] = round(np.mean([rule_v[i] or _text_flag(hits[i], "violation") for i in clean]), 4)
+            res["engine_recall"] = round(np.mean([engine_v[i] for i in viol]), 4)  # check(): classifier on undecided clauses
+            res["engine_clean_flag_rate"] = round(np.mean([engine_v[i] for i in clean]), 4)
         out["enforcement_dev"] = res
     ag_path = data / "advertisegen" / "dev.jsonl"
     if ag_path.is_file():
