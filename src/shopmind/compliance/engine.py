@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from shopmind.domain import Finding
 from shopmind.errors import BadInput
 
 MAX_CHARS = 100_000
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _REASON_ZH = {
     "never_charged": "（价格记录中从未以该价格成交）",
     "above_reference_window": "（高于促销前七日内最低成交价）",
@@ -211,15 +213,18 @@ def _rule_pass(norm: str, folded: str, index: _SentenceIndex, langs: set[str], c
 
 def _claims_pass(norm: str, index: _SentenceIndex, langs: set[str], cat: str | None,
                  facts: dict[str, str] | None) -> list[Hit]:
-    """Compositional claim rules (claims.py, written as data per law article and industry)."""
+    """Compositional claim rules (claims.py, written as data per law article and industry), over the
+    sentences each set covers like the literal rules: English claims inside Chinese copy count too."""
     claims = _optional_pass("claims")
     if claims is None:
         return []
     hits: list[Hit] = []
     for lang in ("zh", "en"):
-        if lang in langs:
-            hits += [h for h in claims.scan_claims(norm, cat, facts, language=lang)
-                     if index.language_at(h.start) == lang]
+        covers = _COVERS[lang]
+        if not covers & langs or (lang == "en" and not _LATIN_WORD.search(norm)):
+            continue
+        hits += [h for h in claims.scan_claims(norm, cat, facts, language=lang)
+                 if index.language_at(h.start) in covers]
     return hits
 
 
