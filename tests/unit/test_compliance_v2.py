@@ -86,6 +86,8 @@ def test_languages_per_sentence_and_unchecked():
     spans = [f.span for f in both.findings if f.severity == "violation"]
     assert "全网第一" in spans and any("cures" in s for s in spans)
     assert [s.language for s in sentences("小清新の连衣裙，很好看")] == ["zh"]  # one の is not Japanese
+    inline = check("这款面霜 cures acne，好用", category="cosmetics")  # English claim inside a Chinese sentence
+    assert inline.verdict == "violation" and any("cures" in f.span for f in inline.findings)
 
 
 def test_new_categories_and_aliases():
