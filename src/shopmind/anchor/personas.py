@@ -30,7 +30,7 @@ class Persona(BaseModel):
     expression_intensity: float = Field(default=0.8, ge=0.0, le=2.0)
     head_motion: float = Field(default=0.8, ge=0.0, le=2.0)
     blink_per_minute: float = Field(default=15, ge=0, le=60)
-    layout: Literal["presenter", "live"] = "presenter"
+    layout: Literal["presenter", "live"] = "presenter"  # on stream: small product card, or a larger one
     portrait: str | None = None  # a default presenter photo (needs its consent sidecar)
     consent: str | None = None
     lora_adapter: str | None = None

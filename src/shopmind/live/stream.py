@@ -152,7 +152,9 @@ def prepare(products: list[Product], *, promotions=None, lang: str = "zh", fps: 
             item.performer = Performer(portrait, samples.astype(np.float32) / 32768.0, SAMPLE_RATE, narration.lines, fps,
                                        persona, seed=k, rig=rig)
             item.card = layout.product_card(img, f"{k + 1}号链接 {product.title}" if lang == "zh" else f"#{k + 1} {product.title}",
-                                            (int(W * 0.36), int(H * 0.26)))
+                                            # persona layout: "presenter" keeps the card small, "live" gives the product more room
+                                            (int(W * 0.36), int(H * 0.26)) if getattr(persona, "layout", "presenter") == "presenter"
+                                            else (int(W * 0.48), int(H * 0.34)))
         else:
             item.card = layout.product_card(img, product.title, (int(W * 0.86), int(H * 0.56)))
         item.subs = [layout.subtitle(t.text, W, H) for t in narration.lines]
@@ -207,7 +209,7 @@ class Compositor:
             img = it.performer.rig.render(it.performer.pose(min(n, it.performer.n_frames - 1)),
                                           out=it.performer.portrait.image.copy())
             ch, cw = it.card.shape[:2]
-            cx, cy = W // 30, int(H * 0.60)
+            cx, cy = W // 30, min(int(H * 0.60), H - ch - int(H * 0.12))
         else:
             img = self.background.copy()
             ch, cw = it.card.shape[:2]
