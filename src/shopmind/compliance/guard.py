@@ -336,6 +336,9 @@ class _Gate:
             return compliance.rewrite(text, **kw).text
         except TypeError:  # an engine whose rewrite lacks a newer keyword
             return compliance.rewrite(text, category=self.category, price_context=self.price_context).text
+        except (IndexError, ValueError, KeyError):
+            # an engine rewrite bug must not stop publication checks: the guard cuts the spans instead
+            return text
 
 
 def _bad(findings: list[Finding]) -> list[Finding]:
@@ -370,11 +373,18 @@ def guard(text: str, *, category: str | None = None, product: Any = None, facts:
 
     current, notes = text, []
     cur_comp, cur_fact, cur_verdict = comp, fact, verdict
-    for _ in range(MAX_PASSES):
+    for _ in range(2 * MAX_PASSES):
         if not (_bad(cur_comp) or _bad(cur_fact)) or not _has_words(current):
             break
         nxt = current
-        if _bad(cur_comp):
+        if _bad(cur_fact):
+            # facts first: their fixes are exact (a price clause, a colour word), and a whole-text
+            # compliance finding may be caused by the very clause the fact fix removes
+            prices = [f for f in _bad(cur_fact) if f.rule_id.startswith("fact.price")]
+            nxt = drop_clauses(nxt, prices) if prices else nxt
+            fresh = [f for f in fact_findings(nxt, pf) if f.severity == "violation"]
+            nxt = remove_spans(nxt, fresh)
+        if nxt == current and _bad(cur_comp):
             candidate = gate.engine_rewrite(current)
             added = adds_claims(candidate, current, pf)
             cut = remove_spans(current, _bad(cur_comp))
@@ -389,13 +399,6 @@ def guard(text: str, *, category: str | None = None, product: Any = None, facts:
                 else:
                     notes.append("violating spans removed")
                 nxt = cut
-        if _bad(cur_fact):
-            # re-locate fact findings on the text as it now stands
-            fresh = [f for f in fact_findings(nxt, pf) if f.severity == "violation"]
-            prices = [f for f in fresh if f.rule_id.startswith("fact.price")]
-            nxt = drop_clauses(nxt, prices) if prices else nxt
-            fresh = [f for f in fact_findings(nxt, pf) if f.severity == "violation"]
-            nxt = remove_spans(nxt, fresh)
         if nxt == current:
             break
         current = nxt

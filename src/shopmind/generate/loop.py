@@ -135,8 +135,13 @@ class Writer:
     def rule_rewrite(self, content: BaseModel, comp: dict[str, list[Finding]]) -> BaseModel:
         """Compliance rule rewrites on the fields that have violations."""
         texts = dict(text_fields(content))
-        fixed = {path: compliance.rewrite(texts[path], category=self.checker.category).text
-                 for path, fs in comp.items() if any(f.severity == "violation" for f in fs)}
+        fixed = {}
+        for path, fs in comp.items():
+            if any(f.severity == "violation" for f in fs):
+                try:
+                    fixed[path] = compliance.rewrite(texts[path], category=self.checker.category).text
+                except (IndexError, ValueError, KeyError):  # an engine rewrite bug: the guard still cuts the claim
+                    continue
         return self._rebuild(content, fixed)
 
     def _rebuild(self, content: BaseModel, texts: dict[str, str]) -> BaseModel:

@@ -337,6 +337,26 @@ def _resolve_audience(audience: str | Audience, languages: list[str]) -> tuple[s
     return text, {lg: text for lg in LANGUAGES}
 
 
+def _guarded_product(product: Product) -> tuple[Product, list[str]]:
+    """The product with its title, description and attribute values each passed through the guard
+    on its own, before any of them is put into a template: a claim hidden in a field is cut at the
+    source, and the line-level guard then sees it in context as well."""
+    from shopmind.compliance.guard import guard
+
+    notes: list[str] = []
+
+    def clean(text: str) -> str:
+        g = guard(text, category=product.category)
+        if g.text != text:
+            notes.append(f"{product.id}: field rewritten by the guard: {text[:40]!r} -> {g.text[:40]!r}")
+        return g.text if g.passed else ""
+
+    title = clean(product.title) or to_zh(str(product.category or "")) or "商品"
+    attrs = {k: v2 for k, v in product.attributes.items() if (v2 := clean(str(v)) if isinstance(v, str) else v) not in ("", None)}
+    desc = clean(product.description) if product.description else product.description
+    return product.model_copy(update={"title": title, "attributes": attrs, "description": desc}), notes
+
+
 def _screen_sections(sections: list[ScriptSection], products: dict[str, Product], tags: dict[str, ProductTags],
                      languages: list[str]) -> tuple[str, list[str]]:
     """The guard over every line: rewrite or drop violating lines in every language; price lines must re-verify."""
@@ -413,12 +433,16 @@ def build_script(products: Sequence[Product | dict], promotions: PromotionSet | 
         raise BadInput("give at least one product")
     if len({p.id for p in items}) != len(items):
         raise BadInput("product ids must be unique")
+    field_notes: list[str] = []
+    for i, p in enumerate(items):
+        items[i], notes = _guarded_product(p)
+        field_notes += notes
     promos = parse_promotions(promotions)
     table = load_rates(rates)
     host = host_persona.name if isinstance(host_persona, HostPersona) else HostPersona(name=host_persona).name
     audience_key, audience_labels = _resolve_audience(audience, languages)
 
-    warnings: list[str] = []
+    warnings: list[str] = list(field_notes)
     chosen_cur = {}
     for lg in languages:
         cur = (currencies or {}).get(lg, DEFAULT_CURRENCY[lg]).upper()

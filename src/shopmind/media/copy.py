@@ -102,6 +102,20 @@ def template_copy(product: Product, language: str, max_points: int = 3) -> tuple
     return headline, points
 
 
+def neutral_headline(product: Product, language: str) -> str:
+    """A plain headline from the facts when the title itself cannot be published: the product type."""
+    from shopmind.live.glossary import to_zh
+
+    lowered = {k.lower().replace(" ", ""): v for k, v in product.attributes.items()}
+    for key in ("类型", "品类", "articletype", "article_type", "subcategory", "type"):
+        value = _value(lowered.get(key))
+        if value:
+            return to_zh(value) if language == "zh" else value
+    if product.category and _value(product.category):
+        return to_zh(product.category) if language == "zh" else product.category
+    return "商品" if language == "zh" else "Product"
+
+
 def _written(product: Product, language: str, llm: Any, store: Any) -> tuple[str, list[str]]:
     """Title and bullets from `write` (product_page); raises ShopmindError when it cannot deliver."""
     from shopmind.generate import WriteRequest, write
@@ -161,8 +175,9 @@ def publishable_copy(product: Product, *, language: str | None = None, headline:
     head_g = _guarded(headline if headline is not None else g_head, product, mode, out)
     head = head_g.text
     if not head.strip() and not out.refused:  # everything in the headline violated: the guarded title instead
-        head = _guarded(t_head, product, mode, out).text or t_head[:0]
-        out.notes.append("headline emptied by the guard; the guarded product title is used")
+        head = _guarded(t_head, product, mode, out).text if t_head != (headline or g_head) else ""
+        head = head or _guarded(neutral_headline(product, lang), product, mode, out).text
+        out.notes.append("headline emptied by the guard; a guarded headline from the product facts is used")
     raw_points = points if points is not None else g_points
     kept = []
     for p in raw_points:
