@@ -273,3 +273,12 @@ def test_engine_check_runs_the_claim_rules_with_facts():
     assert "瘦十斤" not in finding.rewrite and "口感清香" in finding.rewrite  # the claim's clause is dropped
     ruled = check("美白精华，淡化色斑", "cosmetics", facts={"特殊化妆品注册证": "无"}, classifier=False)
     assert any(f.rule_id == "zh.claim.cosmetic_special" and f.severity == "violation" for f in ruled.findings)
+
+
+def test_a_banned_ad_is_dropped_whole_not_clause_by_clause():
+    from shopmind.compliance import rewrite
+
+    result = rewrite("降压新药，每日一片，稳定血压。", "drug", facts={"处方药": "是"})
+    assert result.text == "" and [f.rule_id for f in result.fixed] == ["zh.claim.prescription_drug"]
+    hit = next(h for h in scan_claims("  这是一款烟丝，口感醇和。", "tobacco") if h.rule_id == "zh.claim.tobacco_ad")
+    assert (hit.start, hit.clause) == (2, (2, 13))

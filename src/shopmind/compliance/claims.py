@@ -577,9 +577,12 @@ def _handle(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, category: str 
         pass  # the category itself is the finding (tobacco advertising)
     else:  # pragma: no cover - caught by the data test
         raise BackendUnavailable(f"claim rule {rule.id}: unknown handler {rule.handler!r}")
+    # The whole ad is the finding (nothing may be published: a prescription drug, a tobacco ad, no review
+    # number): shown on the first clause, but its "clause" is the rest of the text, so a rewrite that drops
+    # it drops everything in one step instead of eating the copy clause by clause.
     left, right = _first_clause(t)
     return Hit(left, max(right, left + 1), rule.id, rule.category, severity, rule.legal_basis, why_zh, why_en,
-               rule.replacement, (left, right))
+               rule.replacement, (left, len(t.text)))
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
