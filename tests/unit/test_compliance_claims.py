@@ -281,4 +281,4 @@ def test_a_banned_ad_is_dropped_whole_not_clause_by_clause():
     result = rewrite("降压新药，每日一片，稳定血压。", "drug", facts={"处方药": "是"})
     assert result.text == "" and [f.rule_id for f in result.fixed] == ["zh.claim.prescription_drug"]
     hit = next(h for h in scan_claims("  这是一款烟丝，口感醇和。", "tobacco") if h.rule_id == "zh.claim.tobacco_ad")
-    assert (hit.start, hit.clause) == (2, (2, 13))
+    assert (hit.start, hit.clause) == (2, (2, 14))  # from the first clause to the end of the text
