@@ -67,6 +67,16 @@ _COVERS: dict[str, frozenset[str]] = {
 }
 
 
+def _covers(set_lang: str, langs: set[str]) -> frozenset[str]:
+    """Sentence languages one rule set reads in this text. The zh and en sets also read sentences in
+    languages without rules (αβγ NO.1, a Russian line with 全网第一): what they find there is real, and
+    the verdict stays `unchecked` when they find nothing."""
+    base = _COVERS[set_lang]
+    if set_lang in {"zh", "en"}:
+        return base | frozenset(lang for lang in langs if lang not in langmod.CHECKED)
+    return base
+
+
 def _validate_facts(facts: object) -> dict[str, str] | None:
     """Product facts (attribute name → value) as plain strings; anything else is a BadInput."""
     if facts is None:
@@ -192,7 +202,7 @@ def _rule_pass(norm: str, folded: str, index: _SentenceIndex, langs: set[str], c
     not (最后一件, 第一眼 and a price backed by facts are decisions too, which the classifier must not undo)."""
     hits: list[Hit] = []
     for set_lang in LANGUAGES:
-        covers = _COVERS[set_lang]
+        covers = _covers(set_lang, langs)
         if not covers & langs:
             continue
         rs = load_ruleset(set_lang)
@@ -220,7 +230,7 @@ def _claims_pass(norm: str, index: _SentenceIndex, langs: set[str], cat: str | N
         return []
     hits: list[Hit] = []
     for lang in ("zh", "en"):
-        covers = _COVERS[lang]
+        covers = _covers(lang, langs)
         if not covers & langs or (lang == "en" and not _LATIN_WORD.search(norm)):
             continue
         hits += [h for h in claims.scan_claims(norm, cat, facts, language=lang)
@@ -288,6 +298,10 @@ def analyse(text: str, category: str | None = None, price_context: PriceContext 
         hits += _classifier_pass(ntext, index, hits, seen)
     kept = [_to_original(norm, h) for h in _drop_overlaps(hits)]
     overall, seen, unchecked = langmod.summary(sents)
+    embedded = langmod.embedded_scripts(ntext, sents)
+    if embedded:
+        seen, unchecked = seen + embedded, unchecked + embedded
+        overall = "mixed" if overall != embedded[0] else overall
     return Analysis(kept, overall, seen, unchecked)
 
 

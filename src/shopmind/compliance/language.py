@@ -158,6 +158,22 @@ def sentences(text: str) -> list[Sentence]:
     return out
 
 
+_OTHER_SCRIPT_ANY = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f]")
+
+
+def embedded_scripts(text: str, sents: list[Sentence]) -> list[str]:
+    """Languages of other scripts (ru, ar, th …) written inside sentences counted as another language
+    (Лучший крем, 纯棉 is a zh sentence): they are unchecked too, so they must be reported."""
+    if not _OTHER_SCRIPT_ANY.search(text):
+        return []
+    seen = {s.language for s in sents}
+    found = []
+    for lang, pat in _OTHER_SCRIPTS:
+        if lang not in seen and lang != "vi" and len(pat.findall(text)) >= 2:
+            found.append(lang)
+    return found
+
+
 def summary(sents: list[Sentence]) -> tuple[str, list[str], list[str]]:
     """(overall language, languages seen, unchecked languages): overall is the single language or `mixed`."""
     langs = sorted({s.language for s in sents if s.language != "none"},

@@ -97,7 +97,16 @@ def _table_keys() -> re.Pattern:
     return re.compile(f"[{bmp}]+|[\U0001D400-\U0001D7FF\U0001F100-\U0001F1FF]+")
 
 
+# Cyrillic and Greek letters that look like Latin ones (NО.1 with a Cyrillic О). They are folded only inside
+# a token that also holds Latin letters or digits, so Russian or Greek text keeps its own script.
+_CONFUSABLE = str.maketrans("АВЕКМНОРСТХаеорсхуіІјЈѕЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοᴏ", "ABEKMHOPCTXaeopcxyiIjJsSABEZHIKMNOPTYXoo")
+_MIXED_TOKEN = re.compile(r"(?=[\w.]*[A-Za-z0-9])(?=[\w.]*[\u0370-\u03ff\u0400-\u04ff\u1d0f])[\w.]+")
+_CYR_GREEK = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u1d0f]")
+
+
 def _map_chars(text: str) -> str:
+    if _CYR_GREEK.search(text) is not None:
+        text = _MIXED_TOKEN.sub(lambda m: m.group(0).translate(_CONFUSABLE), text)
     keys = _table_keys()
     if keys.search(text) is None:
         return text
