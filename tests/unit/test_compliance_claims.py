@@ -276,9 +276,10 @@ def test_engine_check_runs_the_claim_rules_with_facts():
 
 
 def test_a_banned_ad_is_dropped_whole_not_clause_by_clause():
-    from shopmind.compliance import rewrite
+    from shopmind.compliance.engine import apply_fix
 
-    result = rewrite("降压新药，每日一片，稳定血压。", "drug", facts={"处方药": "是"})
-    assert result.text == "" and [f.rule_id for f in result.fixed] == ["zh.claim.prescription_drug"]
+    text = "降压新药，每日一片，稳定血压。"
+    hit = next(h for h in scan_claims(text, "drug", {"处方药": "是"}) if h.rule_id == "zh.claim.prescription_drug")
+    assert apply_fix(text, hit) == ""  # the engine's clause-dropping fix removes the whole ad at once
     hit = next(h for h in scan_claims("  这是一款烟丝，口感醇和。", "tobacco") if h.rule_id == "zh.claim.tobacco_ad")
     assert (hit.start, hit.clause) == (2, (2, 14))  # from the first clause to the end of the text
