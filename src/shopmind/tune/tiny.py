@@ -57,3 +57,62 @@ def build_tiny_qwen2(out: Path, *, seed: int = 0, hidden: int = 32, layers: int 
                 p.normal_(0, 0.2)
     model.save_pretrained(str(out))
     return out
+
+
+def _byte_chars() -> list[str]:
+    """The 256 printable stand-ins byte-level BPE uses for bytes: printable Latin-1 bytes map to
+    themselves, the rest to code points from 256 upwards, in byte order."""
+    keep = set(range(ord("!"), ord("~") + 1)) | set(range(0xA1, 0xAC + 1)) | set(range(0xAE, 0xFF + 1))
+    out, extra = [], 0
+    for b in range(256):
+        if b in keep:
+            out.append(chr(b))
+        else:
+            out.append(chr(256 + extra))
+            extra += 1
+    return out
+
+
+def _clip_tokenizer(out: Path):
+    """A CLIP BPE tokenizer with only byte-level characters (no merges): enough to feed captions."""
+    import json as _json
+
+    from transformers import CLIPTokenizer
+
+    chars = _byte_chars()
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in chars:
+        vocab.setdefault(c, len(vocab))
+        vocab.setdefault(c + "</w>", len(vocab))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "vocab.json").write_text(_json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (out / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    return CLIPTokenizer(str(out / "vocab.json"), str(out / "merges.txt"), model_max_length=32,
+                         pad_token="<|endoftext|>")
+
+
+def build_tiny_sd(out: Path, *, seed: int = 0) -> Path:
+    """Save a tiny randomly initialised Stable-Diffusion-style pipeline (32 px) under `out`."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    out = Path(out)
+    torch.manual_seed(seed)
+    tok = _clip_tokenizer(out / "_tok")
+    unet = UNet2DConditionModel(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                                attention_head_dim=8)
+    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        latent_channels=4, sample_size=32)
+    text = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32,
+                                        intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+                                        vocab_size=len(tok), max_position_embeddings=32))
+    sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                          set_alpha_to_one=False, steps_offset=1)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(str(out))
+    return out

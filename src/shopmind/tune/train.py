@@ -474,6 +474,12 @@ def plot_curve(history: list[dict[str, Any]], out: Path, title: str = "") -> Pat
 def train(cfg: TuneConfig, *, home: Path, settings: Any = None, resume: bool = False, progress: bool = True,
           store: Any = None) -> dict[str, Any]:
     """Run one config end to end and return the registered adapter's meta."""
+    if cfg.task == "image":
+        if resume or cfg.from_adapter:
+            raise BadInput("image runs support neither --resume nor --from yet")
+        from shopmind.tune.image import train_image
+
+        return train_image(cfg, home=Path(home), progress=progress)
     return Trainer(cfg, home=home, settings=settings, resume=resume, progress=progress, store=store).fit()
 
 
