@@ -55,7 +55,7 @@ def test_garment_keypoints_ignore_the_sleeves():
 @needs_mp
 def test_try_on_real_photos_aligns_keypoints():
     person = Image.open(shared_data("fashion100", "images", "10043.jpg"))
-    garment = Image.open(shared_data("fashion100", "images", "10024.jpg"))
+    garment = Image.open(shared_data("fashion100", "images", "10019.jpg"))  # white tee on a black polo: every dressed pixel changes
     out, res = try_on(person, garment)
     assert out.size == (res.width, res.height)
     assert res.keypoint_error["shoulder"] < 0.25 and res.keypoint_error["hip"] < 0.15
