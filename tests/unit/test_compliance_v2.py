@@ -198,3 +198,9 @@ def test_taobao_dev_and_holdout():
         report = evaluate(labels, None, split=split)
         assert not report["errors"]
         assert report["precision"] >= 0.95 and report["recall"] >= 0.95, (split, report["tp"], report["fp"], report["fn"])
+
+
+def test_invisible_only_text():
+    with pytest.raises(BadInput):
+        check("\u200b\u200d\ufeff")
+    assert rewrite("全网第一\u200b").remaining == []  # what is left is invisible: nothing to re-check

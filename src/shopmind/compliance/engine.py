@@ -278,6 +278,8 @@ def analyse(text: str, category: str | None = None, price_context: PriceContext 
     fact_map = _validate_facts(facts)
     norm = normalise(text)
     ntext = norm.text
+    if not ntext.strip():
+        raise BadInput("text is empty (only invisible or format characters)")
     if language is not None:
         if language == "mixed":
             sents = [langmod.Sentence(0, len(ntext), "zh")]

@@ -13,9 +13,15 @@ from typing import Any
 
 from shopmind.compliance.engine import check, fix_region, scan, to_finding
 from shopmind.compliance.models import PriceContext, RewriteResult
+from shopmind.compliance.normalise import normalise
 from shopmind.domain import Finding
 
 MAX_PASSES = 4
+
+
+def _has_text(text: str) -> bool:
+    """False when nothing but spacing or invisible characters is left (the checker rejects such text)."""
+    return bool(normalise(text).text.strip())
 
 
 def rewrite(text: str, category: str | None = None, price_context: PriceContext | dict | None = None,
@@ -26,7 +32,7 @@ def rewrite(text: str, category: str | None = None, price_context: PriceContext 
     wanted = {"violation", "borderline"} if include_borderline else {"violation"}
     current, fixed, passes = text, [], 0
     for passes in range(1, MAX_PASSES + 1):
-        if not current.strip():
+        if not _has_text(current):
             break
         targets = [h for h in scan(current, category, price_context, facts=facts) if h.severity in wanted]
         if not targets:
@@ -42,6 +48,6 @@ def rewrite(text: str, category: str | None = None, price_context: PriceContext 
             current = current[:left] + new + current[right:]
             limit = left
     remaining: list[Finding] = []
-    if current.strip():
+    if _has_text(current):
         remaining = [f for f in check(current, category, price_context, facts=facts).findings if f.severity in wanted]
     return RewriteResult(original=text, text=current, fixed=fixed, remaining=remaining, passes=passes)
