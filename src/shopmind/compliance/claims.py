@@ -81,7 +81,7 @@ class ClaimRule:
     why_en: str
     triggers: tuple[str, ...]  # lexicon names whose terms anchor the rule
     with_: tuple[str, ...] = ()  # each of these lexicons must have a term in scope
-    prefix: tuple[str, ...] = ()  # alternative to with_: the trigger is directly preceded by one of these
+    prefix: tuple[str, ...] = ()  # alternative to with_: the trigger directly follows one of these strings
     pattern: re.Pattern | None = None  # must match in scope; the span is then the match
     scope: str = "clause"
     exceptions: tuple[str, ...] = ()
@@ -453,9 +453,11 @@ def _judge(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, trig: _Occ, cat
         if len(terms) < min_distinct:
             return None
     span_start, span_end = trig.start, trig.end
-    prefixed = bool(rule.prefix) and t.folded[max(0, trig.start - 1):trig.start] in rule.prefix and trig.start > 0
+    # 抗 + 癌, 不得 + 结石: the verb is written right before the trigger (longest prefix wins)
+    lead = max((len(p) for p in rule.prefix if t.folded.endswith(p, 0, trig.start)), default=0)
+    prefixed = lead > 0
     if prefixed:
-        span_start -= 1  # 抗 + 癌: the verb is the character before the trigger
+        span_start -= lead
     elif rule.prefix and not rule.with_:
         return None
     for lex in () if prefixed else rule.with_:
