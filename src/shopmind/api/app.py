@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: answered on the event loop itself (no worker thread), so it stays fast under load."""
         return {"status": "ok", "version": __version__}
 
+    from shopmind.web import install as install_console
+
+    install_console(app)  # the merchant console at / (pages under /ui, not in the OpenAPI schema)
     app.openapi = _openapi_with_auth(app, settings)  # type: ignore[method-assign]
     # add_middleware puts each new one outside the previous: this reads innermost → outermost.
     app.add_middleware(ThrottleMiddleware, settings=settings)

@@ -33,6 +33,7 @@ from shopmind.security.keys import CreatedKey, KeyRecord, KeyStore, Role, role_a
 PUBLIC_PATHS = frozenset({"/health"})
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 ADMIN_PREFIXES = ("/keys",)
+CONSOLE_PREFIX = "/ui"
 READ_POSTS = frozenset({"/search", "/search/image", "/recommend", "/compliance/check", "/compliance/rewrite",
                         "/live/price", "/ab/plan", "/media/nsfw"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -43,6 +44,8 @@ def required_role(method: str, path: str, *, public_docs: bool = False, public_s
     path = path.rstrip("/") or "/"
     if path in PUBLIC_PATHS or (public_docs and path in DOCS_PATHS):
         return None
+    if path == "/" or path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/"):
+        return None  # the web console signs in with the same keys and checks the same roles itself (shopmind.web)
     if public_streams and method.upper() in READ_METHODS and (path == "/streams" or path.startswith("/streams/")):
         return None
     if path.startswith(ADMIN_PREFIXES):
