@@ -42,6 +42,9 @@ _CLAUSE_END = "，。；！？,.;!?\n"
 # Traditional → simplified for the characters ad-law terms are made of (opencc does all when installed).
 _T2S = str.maketrans("國級頂極網價無雙獨絕對質優專醫療藥銷實領導權萬錢臺裡線驗證癒減體濕壓腸胃瘡癬",
                      "国级顶极网价无双独绝对质优专医疗药销实领导权万钱台里线验证愈减体湿压肠胃疮癣")
+# Chinese punctuation stays as written: folding it changes nothing a regulator reads, and leaving it
+# keeps the shadow identical to the text (one engine pass, not two) for ordinary Chinese copy.
+_KEEP_PUNCT = set("，。：；！？（）、“”‘’《》【】…—")
 _DIGIT_ZH = str.maketrans("0123456789", "〇一二三四五六七八九")
 
 
@@ -144,6 +147,7 @@ def _check_params() -> frozenset[str]:
     return frozenset(inspect.signature(compliance.check).parameters)
 
 
+@lru_cache(maxsize=256)
 def known_category(category: str | None) -> str | None:
     """The category when the engine knows it; an unknown catalog category falls back to general rules."""
     if not category:
@@ -183,7 +187,8 @@ def _shadow(text: str) -> tuple[str, list[int]]:
             nxt = text[j] if j < n else ""
             if _CJK.match(prev or " ") and _CJK.match(nxt or " "):
                 continue  # 全 网 第 一 → 全网第一
-        for c in unicodedata.normalize("NFKC", ch).translate(_T2S):
+        folded = ch if ch in _KEEP_PUNCT else unicodedata.normalize("NFKC", ch)
+        for c in folded.translate(_T2S):
             chars.append(c)
             index.append(i)
     out = "".join(chars)
