@@ -29,6 +29,12 @@ _OTHER_SCRIPTS = (
 )
 _NEEDS_SPLIT_RUN = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0590-\u05ff"
                               r"\u0900-\u097f\u0370-\u03ffA-Za-z\u00c0-\u024f]+")
+_NON_LATIN_SPECIAL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f\u0370-\u03ff\u0400-\u04ff"
+                                r"\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u1ea0-\u1ef9]")
+# A stretch between sentence or clause marks (., too, to be safe) with a Latin word and no Chinese character.
+_LATIN_ONLY_STRETCH = re.compile(r"(?:^|(?<=[。！？!?\n.;；]))[^。！？!?\n.;；\u3400-\u9fff\uf900-\ufaff]*"
+                                 r"[A-Za-z\u00c0-\u024f]{2,}[^。！？!?\n.;；\u3400-\u9fff\uf900-\ufaff]*"
+                                 r"(?=[。！？!?\n.;；]|$)")
 _NEEDS_SPLIT = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0590-\u05ff"
                           r"\u0900-\u097f\u0370-\u03ffA-Za-z\u00c0-\u024f]")
 
@@ -128,6 +134,9 @@ def sentences(text: str) -> list[Sentence]:
     sentences holding a non-Han letter are classified one by one."""
     if not _NEEDS_SPLIT.search(text):
         return [Sentence(0, len(text), "zh" if _CJK.search(text) else "none")]
+    if not _NON_LATIN_SPECIAL.search(text) and not _LATIN_ONLY_STRETCH.search(text):
+        # Latin words only inside stretches that also hold Chinese (T恤, <UNK>, brand names): all zh.
+        return [Sentence(0, len(text), "zh")]
     spans = split_sentences(text)
     starts = [s for s, _ in spans]
     special = {bisect_right(starts, m.start()) - 1 for m in _NEEDS_SPLIT_RUN.finditer(text)}
