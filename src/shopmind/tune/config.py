@@ -44,7 +44,7 @@ class TuneConfig(BaseModel):
     skip_examples: int = Field(0, ge=0)
     max_examples: int | None = Field(None, ge=1)
     eval_split: float = Field(0.1, ge=0)
-    max_length: int = Field(384, ge=8, le=32768)
+    max_length: int = Field(512, ge=8, le=32768)
 
     lora_rank: int = Field(8, ge=1, le=1024)
     lora_alpha: float = Field(16, gt=0)

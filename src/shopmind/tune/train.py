@@ -166,6 +166,12 @@ class Trainer:
         self.data_hash = data_hash(examples)
         encode = encode_pairs if cfg.method == "dpo" else encode_sft
         encoded = encode(self.tokenizer, examples, cfg.max_length, self.report)
+        r = self.report
+        self.log(f"data: {r.rows} rows, {r.ok} used; {r.duplicated} duplicated, {r.empty} empty, {r.malformed} "
+                 f"malformed, {r.too_long} too long, {r.truncated} truncated at max_length {cfg.max_length}")
+        if r.truncated > 0.1 * max(1, r.ok):
+            self.log(f"warning: {r.truncated} of {r.ok} answers are cut at max_length {cfg.max_length}: the model "
+                     "will not learn to finish them; raise max_length (see `tune check`)")
         order = list(range(len(encoded)))
         random.Random(cfg.seed).shuffle(order)
         k = cfg.eval_count(len(encoded))
