@@ -86,6 +86,9 @@ def test_languages_per_sentence_and_unchecked():
     spans = [f.span for f in both.findings if f.severity == "violation"]
     assert "全网第一" in spans and any("cures" in s for s in spans)
     assert [s.language for s in sentences("小清新の连衣裙，很好看")] == ["zh"]  # one の is not Japanese
+    for other in ("Produk terbaik di dunia untuk kulit anda", "Bu ürün en iyi krem"):  # id, tr: no rules
+        assert check(other).verdict == "unchecked", other
+    assert check("Ein weicher Pullover für den Winter.").languages == ["de"]
     embedded = check("Лучший крем, 纯棉T恤")  # Russian inside a Chinese sentence is still unchecked
     assert embedded.verdict == "unchecked" and embedded.unchecked_languages == ["ru"]
     assert check("αβγ δεζ NO.1").verdict == "violation"  # zh/en rules still read unchecked-language text

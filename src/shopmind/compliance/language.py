@@ -52,11 +52,18 @@ _STOPWORDS: dict[str, frozenset[str]] = {
     "pt": frozenset("o os da das do dos para com este esta você nós um uma não mais muito sem é pele "
                     "melhor".split()),
     "nl": frozenset("de het een en is voor met deze dit jouw wij niet op van meer zeer zonder huid beste".split()),
+    # Latin-script languages we have no rules for, listed so their copy is reported unchecked, not read as en.
+    "id": frozenset("yang dan untuk dengan ini itu di ke dari tidak kulit terbaik produk kami anda sangat".split()),
+    "tr": frozenset("ve bir için ile bu çok daha en iyi ürün cilt değil olan".split()),
+    "pl": frozenset("i w na z do jest nie się dla oraz to najlepszy produkt skóry bardzo".split()),
+    "sv": frozenset("och att det som för med är på inte den av bästa huden mycket".split()),
+    "tl": frozenset("ang ng sa mga para na ay hindi ito pinakamahusay".split()),
 }
 _LATIN_CODES = frozenset(_STOPWORDS)
-_LETTER_HINTS: dict[str, re.Pattern] = {
-    "de": re.compile(r"[äöüßÄÖÜ]"), "es": re.compile(r"[ñ¿¡Ñ]"), "fr": re.compile(r"[çœèêëàâîïûùÇŒÈÊ]"),
-    "pt": re.compile(r"[ãõÃÕ]"),
+# Letters that point to one language (weight 2) or that it shares with another (ö/ü: de and tr, weight 1).
+_LETTER_HINTS: dict[str, tuple[re.Pattern, int]] = {
+    "de": (re.compile(r"[äßÄ]"), 2), "de_shared": (re.compile(r"[öüÖÜ]"), 1), "es": (re.compile(r"[ñ¿¡Ñ]"), 2),
+    "fr": (re.compile(r"[çœèêëàâîïûùÇŒÈÊ]"), 2), "pt": (re.compile(r"[ãõÃÕ]"), 2), "tr": (re.compile(r"[ışğİŞĞ]"), 2),
 }
 
 
@@ -76,8 +83,8 @@ def latin_language(sentence: str, default: str | None = "en") -> str | None:
     if not words:
         return default
     scores = {lang: sum(w in sw for w in words) for lang, sw in _STOPWORDS.items()}
-    for lang, pat in _LETTER_HINTS.items():
-        scores[lang] += 2 * len(pat.findall(sentence))
+    for name, (pat, weight) in _LETTER_HINTS.items():
+        scores[name.split("_")[0]] += weight * len(pat.findall(sentence))
     best = max(scores, key=lambda k: (scores[k], k == "en"))
     if scores[best] == 0:
         return default
