@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from shopmind.compliance import context as ctxmod
 from shopmind.compliance.hits import Hit
 from shopmind.errors import BadInput, NotReady
 
@@ -63,6 +62,7 @@ CATEGORY_EN = {
 SUPPORTED_LANGUAGES = ("zh", "mixed")
 # Comma-level clause marks (the brief's 。！？；，and newlines); sentences come from context.sentence_bounds.
 _CLAUSE_BREAK = re.compile(r"[，,。！？!?；;\n]")
+_SENTENCE_BREAK = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
 _HAS_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _RANK = {"violation": 0, "borderline": 1}
 # Statements only an approved drug / device / health-food advertisement carries (广告法第16、18条 and the
@@ -377,21 +377,38 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences via context.sentence_bounds, trimmed; only those holding more than one clause matter here."""
-    spans, pos = [], 0
-    while pos < len(text):
-        s, e = ctxmod.sentence_bounds(text, pos, pos)
-        if e <= pos:  # the break sits at pos itself
-            e = pos + 1
-        a, b = s, e
-        while a < b and (text[a].isspace() or not _HAS_WORD.match(text[a]) and text[a] in "。！？!?.\n"):
+    """Sentences (start, end), end marks and surrounding space trimmed, in one pass over the text.
+
+    The marks are those of `context.sentence_bounds` (。！？!? newline, a full stop before space or the
+    end); calling that function per sentence would rescan the text from its start each time.
+    """
+    spans, left = [], 0
+    for m in list(_SENTENCE_BREAK.finditer(text)) + [None]:
+        right = m.start() if m else len(text)
+        a, b = left, right
+        while a < b and text[a].isspace():
             a += 1
-        while b > a and (text[b - 1].isspace() or text[b - 1] in "。！？!?.\n"):
+        while b > a and text[b - 1].isspace():
             b -= 1
         if b > a and _HAS_WORD.search(text, a, b):
             spans.append((a, b))
-        pos = max(e, pos + 1)
+        left = m.end() if m else len(text)
     return spans
+
+
+def _multi_clause_sentences(text: str, clauses: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentences that hold more than one clause (two pointers: both lists are in text order)."""
+    out, i = [], 0
+    for s, e in sentence_spans(text):
+        while i < len(clauses) and clauses[i][0] < s:
+            i += 1
+        j = i
+        while j < len(clauses) and clauses[j][1] <= e:
+            j += 1
+        if j - i > 1:
+            out.append((s, e))
+        i = j
+    return out
 
 
 _LOADED: dict[str, ClauseModel] = {}
@@ -449,9 +466,7 @@ def classify_many(texts: Sequence[str], language: str | Sequence[str] = "zh",
             continue
         clauses = clause_spans(text)
         units.extend((i, s, e, "clause") for s, e in clauses if e - s >= MIN_CLAUSE_CHARS)
-        for s, e in sentence_spans(text):
-            if sum(1 for cs, ce in clauses if s <= cs and ce <= e) > 1:
-                units.append((i, s, e, "sentence"))
+        units.extend((i, s, e, "sentence") for s, e in _multi_clause_sentences(text, clauses))
     out: list[list[Hit]] = [[] for _ in texts]
     if not units:
         return out
