@@ -158,3 +158,21 @@ def test_media_and_live_copy_publish_nothing_that_violates(case):
     script = build_script([product], None, languages=["zh", "en"])
     texts += [line.text[lg] for sec in script.sections for line in sec.lines for lg in ("zh", "en")]
     assert not _escapes(case, texts)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["kind"] in ("fence_break", "brand_voice_injection")],
+                         ids=lambda c: c["id"])
+def test_untrusted_text_stays_in_the_fenced_data_block(case):
+    from shopmind.generate.facts import from_attributes
+    from shopmind.generate.prompts import build_messages
+
+    facts = from_attributes(_attributes(case))
+    system, user = (m["content"] for m in build_messages(case["content_type"], facts, brand_voice=case.get("brand_voice"),
+                                                         persona=case.get("persona")))
+    for untrusted in filter(None, [case.get("brand_voice"), case.get("persona"), *case["attributes"].values()]):
+        assert untrusted not in system and untrusted.strip()[:12] not in system  # never in the system message
+    body = user.split("<<<商品数据>>>", 1)[1]
+    data, rest = body.split("<<<商品数据结束>>>", 1)  # exactly one fence, closed once, by us
+    assert "<<<" not in data and ">>>" not in data and "```" not in data and "<|" not in data
+    assert all(line.startswith(("- ", "（")) for line in data.strip().splitlines())  # one line per value
+    assert "SYSTEM" not in rest and "<<<" not in rest
