@@ -15,7 +15,8 @@ class CheckRequest(BaseModel):
     text: str = Field(..., description="Ad copy (zh, en; best-effort ja/ko/fr/de/es; other languages come back `unchecked`).")
     category: str | None = Field(None, description="Product category (food, cosmetics, apparel, health_products, education, real_estate, finance, …).")
     price_context: PriceContext | None = Field(None, description="Price history and promotion window, if known.")
-    facts: dict[str, str] | None = Field(None, description="Product facts (attribute → value), e.g. registration numbers and approved functions.")
+    facts: dict[str, str | int | float | bool | None] | None = Field(
+        None, description="Product facts (attribute → value), e.g. registration numbers and approved functions.")
 
 
 class RewriteRequest(CheckRequest):
