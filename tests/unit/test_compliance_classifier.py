@@ -108,6 +108,8 @@ def test_bad_input_is_typed():
         clf.classify_clauses(None)  # type: ignore[arg-type]
     with pytest.raises(BadInput):
         clf.classify_many(["ok", 3])  # type: ignore[list-item]
+    with pytest.raises(BadInput):
+        clf.classify_many(["一", "二"], language=["zh"])
 
 
 def test_missing_model_file_is_not_ready(tmp_path):

@@ -457,7 +457,9 @@ def classify_many(texts: Sequence[str], language: str | Sequence[str] = "zh",
                   model: ClauseModel | None = None) -> list[list[Hit]]:
     """`classify_clauses` for a batch: one vectoriser call for every clause of every text (the fast path)."""
     model = model or load_model()
-    langs = [language] * len(texts) if isinstance(language, str) else list(language)
+    langs = [language] * len(texts) if isinstance(language, str) else list(language or [])
+    if len(langs) != len(texts):
+        raise BadInput("give one language for all texts or one per text", detail={"texts": len(texts), "languages": len(langs)})
     units: list[tuple[int, int, int, str]] = []  # (text index, start, end, kind)
     for i, (text, lang) in enumerate(zip(texts, langs)):
         if not isinstance(text, str):
