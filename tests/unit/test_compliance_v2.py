@@ -150,7 +150,9 @@ def test_rule_rewrites_never_add_a_claim():
     ("最大的设计亮点在于领口", "borderline"), ("最吸睛的就是领口", "borderline"), ("让你成为街头最出彩的", "borderline"),
     ("最为基础百搭", "borderline"), ("最大限度地保留", "borderline"), ("每件染色不同，独一无二", "borderline"),
     ("是衣橱里最经典的单品之一", "borderline"), ("绝对舒适", "borderline"),
+    ("让肌肉得到放松", "borderline"), ("不会褪色和变形", "borderline"),
     ("最近很流行", "clean"), ("第一眼就爱上", "clean"), ("100%纯棉", "clean"), ("高矮胖瘦身型都适合", "clean"),
+    ("今天种草", "clean"), ("80％羊毛", "clean"), ("不易起球", "clean"), ("懒癌患者必备", "clean"),
 ])
 def test_taobao_apparel_guide_rules(text, verdict):
     assert check(text, category="apparel").verdict == verdict
