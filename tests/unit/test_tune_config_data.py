@@ -148,3 +148,17 @@ def test_report_as_dict_is_json():
     r = DataReport()
     r.note("empty", "f:1", "empty")
     assert json.loads(json.dumps(r.as_dict()))["empty"] == 1
+
+
+def test_data_order_is_a_function_of_seed_and_step():
+    from shopmind.tune.train import _lr_lambda, _Stream
+
+    a, b = _Stream(10, 4, seed=7), _Stream(10, 4, seed=7)
+    steps = [a.step(s) for s in range(5)]  # 20 items = two full epochs
+    assert [b.step(s) for s in (3, 0, 4)] == [steps[3], steps[0], steps[4]]  # random access, as a resume needs
+    flat = [i for s in steps for i in s]
+    assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:]) == list(range(10))  # each epoch a permutation
+    assert flat[:10] != flat[10:] and _Stream(10, 4, seed=8).step(0) != steps[0]
+    cosine = _lr_lambda("cosine", 2, 10)
+    assert cosine(0) == 0.5 and cosine(1) == 1.0 and cosine(2) == 1.0 and cosine(10) == 0.0
+    assert _lr_lambda("linear", 0, 4)(2) == 0.5 and _lr_lambda("constant", 0, 4)(3) == 1.0
