@@ -151,6 +151,8 @@ def test_rule_rewrites_never_add_a_claim():
     ("最为基础百搭", "borderline"), ("最大限度地保留", "borderline"), ("每件染色不同，独一无二", "borderline"),
     ("是衣橱里最经典的单品之一", "borderline"), ("绝对舒适", "borderline"),
     ("让肌肉得到放松", "borderline"), ("不会褪色和变形", "borderline"),
+    ("最为百搭的一款", "violation"), ("最显瘦的一款连衣裙", "violation"), ("这个长度最显气质", "borderline"),
+    ("穿上它你就是人群中最靓的仔", "borderline"),
     ("最近很流行", "clean"), ("第一眼就爱上", "clean"), ("100%纯棉", "clean"), ("高矮胖瘦身型都适合", "clean"),
     ("今天种草", "clean"), ("80％羊毛", "clean"), ("不易起球", "clean"), ("懒癌患者必备", "clean"),
 ])
