@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -21,6 +21,7 @@ class Settings(BaseModel):
     home: Path = Field(default_factory=lambda: Path(".shopmind").resolve())
     models_path: Path | None = None  # share exported models between data dirs (default: home/models)
     image_encoder: str = "efficientnet-lite0"  # or "clip"
+    image_precision: Literal["fp32", "int8"] = "fp32"  # int8: static-INT8 EfficientNet-Lite0 (models/quantize.py)
     text_encoder: str = "e5-small"  # or "clip"
     ocr: str = "rapidocr"
     vector_backend: str = "lancedb"  # or "qdrant"

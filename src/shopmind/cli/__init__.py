@@ -22,7 +22,7 @@ app.add_typer(eval_app, name="eval")
 
 
 # Each area is a module `shopmind.cli.<name>` with `register(app, eval_app)`.
-AREAS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate", "server", "keys", "jobs", "anchor", "tune")
+AREAS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate", "server", "keys", "jobs", "anchor", "tune", "config_cmd")
 
 
 def _register_areas() -> None:

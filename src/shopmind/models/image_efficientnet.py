@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from shopmind.errors import BackendUnavailable
+from shopmind.errors import BackendUnavailable, BadInput
 from shopmind.models.registry import register
 
 INPUT_SIZE = 224
@@ -125,13 +125,21 @@ class EfficientNetLite0:
     dim = FEATURE_DIM
 
     def __init__(
-        self, models_dir: Path | None = None, threads: int | None = None, input_size: int = INPUT_SIZE, **_: object
+        self, models_dir: Path | None = None, threads: int | None = None, input_size: int = INPUT_SIZE,
+        precision: str | None = None, settings: object | None = None, **_: object
     ) -> None:
         from shopmind.config import get_settings
 
-        self.models_dir = Path(models_dir) if models_dir else get_settings().models_dir
+        settings = settings or get_settings()
+        self.models_dir = Path(models_dir) if models_dir else settings.models_dir
         self.threads = threads
         self.input_size = int(input_size)
+        # "int8" runs a static-INT8 copy of the graph (models/quantize.py), built once and cached.
+        self.precision = str(precision or getattr(settings, "image_precision", "fp32"))
+        if self.precision not in ("fp32", "int8"):
+            raise BadInput(f"image precision must be fp32 or int8, got {self.precision!r}")
+        # INT8 features differ slightly from fp32 ones: a distinct name makes the store re-embed on a switch.
+        self.name = "efficientnet-lite0" if self.precision == "fp32" else "efficientnet-lite0-int8"
         self._session = None
         self._classifier: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
@@ -151,6 +159,10 @@ class EfficientNetLite0:
                 path = self.onnx_path
                 if not path.exists():
                     export_onnx(path)
+                if self.precision == "int8":
+                    from shopmind.models.quantize import ensure_int8
+
+                    path = ensure_int8(path, lambda ims: preprocess(ims, self.input_size))
                 opts = ort.SessionOptions()
                 if self.threads:
                     opts.intra_op_num_threads = self.threads

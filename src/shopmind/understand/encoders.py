@@ -13,7 +13,7 @@ _LOCK = threading.Lock()
 
 def image_encoder(settings: Settings):
     return registry.get(
-        "image_encoder", settings.image_encoder, cache_key=str(settings.models_dir),
+        "image_encoder", settings.image_encoder, cache_key=f"{settings.models_dir}|{settings.image_precision}",
         models_dir=settings.models_dir, settings=settings,
     )
 
