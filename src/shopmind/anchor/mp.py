@@ -4,7 +4,8 @@ Why a shim: mediapipe 0.10.21 is the last release whose wheel bundles its `.tfli
 it was written for protobuf 4; this venv carries protobuf >= 6 (onnx needs it), where a field
 descriptor no longer has `.label`. Only one mediapipe method reads it (the one that writes
 calculator options such as `max_num_faces`), so we replace that method with an equivalent that asks
-the descriptor `is_repeated` instead. Everything else in mediapipe runs unchanged.
+the descriptor `is_repeated` instead; and its C++ bindings call `MessageFactory.GetPrototype` (removed
+in protobuf 5), which we alias to `GetMessageClass`. Everything else in mediapipe runs unchanged.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ def solutions() -> Any:
     global _patched
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep mediapipe's C++ logging off stdout/stderr noise
     try:
+        from google.protobuf import message_factory
+
+        if not hasattr(message_factory.MessageFactory, "GetPrototype"):  # removed in protobuf 5; mediapipe's bindings call it
+            message_factory.MessageFactory.GetPrototype = lambda self, desc: message_factory.GetMessageClass(desc)
         import mediapipe as mp
         from mediapipe.python import solution_base
         from google.protobuf import descriptor

@@ -208,7 +208,7 @@ class FaceRig:
         upper = pts[[78] + UPPER_LIP_IN + [308]] - [x0, y0]
         poly = np.concatenate([upper, (upper + [0, band])[::-1]])
         cv2.fillPoly(teeth, [np.round(poly * S).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
-        m = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32)[..., None] / 255.0
+        m = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
         t = (cv2.GaussianBlur(teeth, (3, 3), 0).astype(np.float32)[..., None] / 255.0) * m
         yy = np.linspace(0, 1, sub.shape[0], dtype=np.float32)[:, None, None]
         cavity = self.cavity * (0.6 + 0.7 * yy)  # darkest under the upper teeth, lighter towards the tongue
