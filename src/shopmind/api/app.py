@@ -56,8 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        import anyio.to_thread
+
         from shopmind.api.jobs import start_runner
 
+        # Sync routes run in this pool. On a few cores, dozens of Python threads only fight over the GIL
+        # and starve the event loop (/health); a small pool queues the extra requests instead.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(2, settings.api_threads)
         runner = start_runner(settings)
         app.state.job_runner = runner
         try:
