@@ -185,3 +185,19 @@ def test_api_poster_and_copy_are_guarded(home, tmp_path, monkeypatch):
     assert 400 <= r.status_code < 500 and r.json()["error"]["detail"]["refused"]
     r = client.post("/media/copy", json={"product_id": "p1", "copy": "template"})
     assert r.status_code == 200 and r.json()["source"] == "template" and r.json()["points"] == ["材质：真丝"]
+
+
+def test_one_price_formatter_and_shots_that_follow_the_narration():
+    from shopmind.live.currency import numbers_in
+    from shopmind.media.poster import price_label, spoken_amount
+    from shopmind.media.tts import LineTiming
+    from shopmind.media.video import plan_shots
+
+    assert price_label(1409.15) == "¥1,409.15" and numbers_in(price_label(1409.15)) == [__import__("decimal").Decimal("1409.15")]
+    assert price_label(299.0) == "¥299" and spoken_amount(1409.15) == "1409.15" and spoken_amount(299.0) == "299"
+    timings = [LineTiming(index=i, text=t, lang="zh", start=i * 2.0, end=i * 2.0 + 1.5)
+               for i, t in enumerate(["标题", "材质，真丝", "颜色，红色", "季节，夏季", "到手价 299 元"])]
+    shots = plan_shots(timings, 10.5, has_price=True, n_variants=1)
+    assert [s.kind for s in shots] == ["hero", "detail", "variant", "detail", "price"]
+    assert [s.start for s in shots] == [0.0, 2.0, 4.0, 6.0, 8.0] and shots[-1].end == 10.5
+    assert [s.kind for s in plan_shots(timings[:3], 6.0, has_price=False)] == ["hero", "detail", "detail"]

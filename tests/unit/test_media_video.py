@@ -69,8 +69,11 @@ def test_video_follows_the_narration_with_several_shots(tmp_path):
     assert [ln.text for ln in r.script][0].startswith("真丝") and "299" in r.script[-1].text
     assert r.probe.duration == pytest.approx(r.seconds, abs=0.2)
     # a fixed length longer than the voice: the narration is paced to fill it
-    long = render_video(PRODUCT, product_photo(), tmp_path / "l.mp4", fmt="square", seconds=r.seconds + 4, fps=2, probe=False)
-    assert long.narration_coverage > 0.8
+    # a fixed length longer than the voice: the narration is paced to fill it; a variant photo gets its own shot
+    blue = product_photo(bg=(250, 250, 250))
+    long = render_video(PRODUCT, product_photo(), tmp_path / "l.mp4", fmt="square", seconds=r.seconds + 4, fps=2, probe=False,
+                        variants=[blue])
+    assert long.narration_coverage > 0.8 and "variant" in [s.kind for s in long.shots]
     with pytest.raises(BadInput):
         render_video(PRODUCT, product_photo(), tmp_path / "v.avi", seconds=2)
     with pytest.raises(BadInput):
@@ -103,3 +106,22 @@ def test_cli_video_and_tts(home, tmp_path):
     assert "全网第一" not in obj["lines"][0]["text"] and obj["guard"]["rewritten"] and obj["guard"]["findings"]
     res = CliRunner().invoke(app, ["live", "tts", "全网第一的裙子", "--strict", "--out", str(tmp_path / "h.wav"), "--json"])
     assert res.exit_code == 2 and json.loads(res.stdout)["refused"] and not (tmp_path / "h.wav").exists()
+
+
+def test_api_tts_guards_every_line(home):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from shopmind.api.errors import install_error_handlers
+    from shopmind.api.live import router
+
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    client = TestClient(app)
+    r = client.post("/live/tts", json={"lines": [{"text": "全网第一的裙子，很好看", "lang": "zh"}, {"text": "hello", "lang": "en"}]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "全网第一" not in body["narration"]["lines"][0]["text"] and body["guard"]["rewritten"] and body["wav_base64"]
+    r = client.post("/live/tts", json={"lines": [{"text": "全网第一的裙子", "lang": "zh"}], "strict": True})
+    assert 400 <= r.status_code < 500 and r.json()["error"]["detail"]["refused"]

@@ -1,4 +1,6 @@
-"""Livestream studio routes: `POST /live/price` (exact 到手价) and `POST /live/script` (timed script)."""
+"""Livestream studio routes: `POST /live/price` (exact 到手价), `POST /live/script` (timed script; every
+line passes the 广告法 guard in the builder) and `POST /live/tts` (the host's voice; every line guarded
+before it is spoken, as `shopmind live tts` does)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.api.media import TTSRequest, TTSResponse, media_tts
 from shopmind.domain import ItemError, Product
 from shopmind.errors import BadInput
 from shopmind.live.optimizer import PriceQuote, best_price
@@ -66,3 +69,9 @@ def live_script(req: ScriptRequest) -> ScriptResponse:
     script = build_script(products, req.promotions, audience=req.audience, host_persona=req.host, languages=req.languages,
                           duration_min=req.duration_min, variants=req.variants, seed=req.seed, rates=req.rates, tags=tags)
     return ScriptResponse(script=script, markdown=script.to_markdown() if req.markdown else None, skipped=skipped)
+
+
+@router.post("/tts", response_model=TTSResponse)
+def live_tts(req: TTSRequest) -> TTSResponse:
+    """Speak script lines; every line passes the guard first (strict: refuse with the findings). Same as `POST /media/tts`."""
+    return media_tts(req)

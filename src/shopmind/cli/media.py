@@ -110,6 +110,7 @@ def video(
     copy: str = typer.Option("auto", "--copy", help="auto | write | template (see `poster`)."),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="zh | en (default: the title's language)."),
     strict: bool = typer.Option(False, "--strict", help="Refuse (exit 2, findings) instead of rewriting violating copy."),
+    variant: Optional[list[Path]] = typer.Option(None, "--variant", help="Photo of a colour/variant (repeatable): shown on alternate close-up shots."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Render a narrated product video: hero, close-up and price shots, guarded narration, per-sentence subtitles."""
@@ -120,7 +121,9 @@ def video(
     mc = _copy_for(product, store, headline=headline, points=point, copy=copy, language=language, strict=strict)
     if mc.refused:
         _refuse(mc, as_json)
-    result = render_video(product, open_image(path).image, out, fmt=fmt, seconds=seconds, fps=fps, copy=mc)
+    variants = [open_image(v).image for v in variant or []]
+    result = render_video(product, open_image(path).image, out, fmt=fmt, seconds=seconds, fps=fps, copy=mc,
+                          variants=variants or None)
     _emit(result.model_dump(), as_json,
           f"[green]video[/] {result.width}x{result.height} {result.seconds}s, {len(result.shots)} shots, in {result.render_seconds}s → {out}")
 

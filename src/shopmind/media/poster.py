@@ -61,9 +61,19 @@ class PosterResult(BaseModel):
 
 
 def price_label(price: float | None) -> str | None:
+    """The on-screen price, written by the live studio's one money formatter (¥1,409.15, ¥299)."""
     if price is None:
         return None
-    return f"¥{price:.0f}" if float(price).is_integer() else f"¥{price:.2f}"
+    from decimal import Decimal
+
+    from shopmind.live.currency import format_money
+
+    return format_money(Decimal(str(price)), "CNY", "zh")
+
+
+def spoken_amount(price: float) -> str:
+    """The amount as read aloud (no thousands separators: TTS and the fact checker read 1409.15)."""
+    return f"{price:.0f}" if float(price).is_integer() else f"{price:.2f}"
 
 
 def final_check(copy: MediaCopy, product: Product) -> None:

@@ -29,7 +29,7 @@ from shopmind.media import fonts
 from shopmind.media.layout import border_colour, fit_contain, fit_text, foreground_mask, mask_box
 from shopmind.compliance.guard import guard
 from shopmind.media.copy import MediaCopy, publishable_copy
-from shopmind.media.poster import ACCENT, price_label
+from shopmind.media.poster import ACCENT, price_label, spoken_amount
 from shopmind.media.tts import MAX_LINE_CHARS, LineTiming, ScriptLine, synthesize_script
 
 VideoFormat = Literal["vertical", "square"]
@@ -81,9 +81,8 @@ def narration_script(product: Product, copy: MediaCopy | None = None, max_points
     for p in copy.points[:max_points]:
         said = p.replace("：", "，").replace(": ", ", ")
         texts += [s for s in re.split(r"(?<=[。！？!?])\s*", said) if s.strip()]
-    price = price_label(product.price)
-    if price:
-        amount = price.lstrip("¥")
+    if product.price is not None:
+        amount = spoken_amount(product.price)
         texts.append(f"到手价 {amount} 元" if lang == "zh" else f"The price is {amount} yuan")
     lines = []
     for text in texts:
@@ -255,7 +254,7 @@ def render_video(
         else:
             narration = _fill_gap(guarded, seconds, narration, Path(tmp), gap)
         timings = [t for t in narration.lines if t.start < seconds]
-        has_price = bool(price) and bool(timings) and price.lstrip("¥") in timings[-1].text
+        has_price = bool(price) and bool(timings) and spoken_amount(product.price) in timings[-1].text
         shots = plan_shots(timings, seconds, has_price, len(variants or []))
         regions = _detail_regions(pbox, sum(s.kind == "detail" for s in shots))
         stages: list[np.ndarray] = []
