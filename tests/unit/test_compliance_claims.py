@@ -283,3 +283,11 @@ def test_a_banned_ad_is_dropped_whole_not_clause_by_clause():
     assert apply_fix(text, hit) == ""  # the engine's clause-dropping fix removes the whole ad at once
     hit = next(h for h in scan_claims("  这是一款烟丝，口感醇和。", "tobacco") if h.rule_id == "zh.claim.tobacco_ad")
     assert (hit.start, hit.clause) == (2, (2, 14))  # from the first clause to the end of the text
+
+
+def test_hostile_dense_input_stays_bounded():
+    text = "治疗失眠" * 25_000  # 100,000 characters, one endless clause, 25,000 triggers
+    t0 = time.perf_counter()
+    hits = scan_claims(text, "food")
+    assert time.perf_counter() - t0 < 20  # ≈2 s on the shared 2-core box; quadratic code took minutes
+    assert hits and max(sum(h.rule_id == r for h in hits) for r in {h.rule_id for h in hits}) <= 64

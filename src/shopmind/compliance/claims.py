@@ -45,6 +45,10 @@ SEVERITIES = ("violation", "borderline", "skip")
 _NEGATIVE_VALUES = frozenset({"", "无", "没有", "否", "none", "no", "false", "0", "n/a", "na", "null", "未取得",
                               "未注册", "暂无", "-"})
 _NEGATION_WINDOW = 6
+_CLAUSE_REACH = 200  # characters a clause may extend either side of a hit
+_HITS_PER_RULE = 64  # findings one rule reports per text
+_EVALUATION_BUDGET = 20_000  # (trigger, rule) judgements per text; ordinary copy needs a few dozen
+_SENTENCE_REACH = 500
 _HANDLERS = frozenset({"required_statement", "fact_equals", "fact_missing", "category_ad"})
 _QUALIFIER_SCOPE = "sentence"
 # Same break characters as context.clause_bounds / sentence_bounds (kept in step by a unit test).
@@ -125,32 +129,31 @@ class _Occ:
 
 
 class _Text:
-    """One text with clause/sentence bounds found by local searches around each hit (a hit's clause is short,
-    so a long text costs no whole-text scan), with the same semantics as context.clause_bounds."""
+    """One text with clause/sentence bounds found by local searches around each hit, with the semantics of
+    context.clause_bounds / sentence_bounds. A clause reaches at most _CLAUSE_REACH characters and a
+    sentence _SENTENCE_REACH characters either side of the hit, so copy without punctuation (or an attack
+    made of one endless clause) stays linear: each hit looks at a bounded window."""
 
     def __init__(self, text: str):
         self.text = text
         self.folded = fold(text)
 
-    def _raw(self, pattern: re.Pattern, start: int, end: int) -> tuple[int, int]:
-        text, left, step = self.text, 0, 256
-        while True:
-            w0 = max(0, start - step)
-            last = None
-            for last in pattern.finditer(text, w0, start):
-                pass
-            if last is not None:
-                left = last.end()
-                break
-            if w0 == 0:
-                break
-            step *= 8
-        m = pattern.search(text, end)
-        right = len(text) if m is None else (m.end() if m.group(0) in "。！？!?." else m.start())
+    def _raw(self, pattern: re.Pattern, start: int, end: int, reach: int) -> tuple[int, int]:
+        text = self.text
+        w0 = max(0, start - reach)
+        last = None
+        for last in pattern.finditer(text, w0, start):
+            pass
+        left = last.end() if last is not None else w0
+        m = pattern.search(text, end, min(len(text), end + reach))
+        if m is None:
+            right = min(len(text), end + reach)
+        else:
+            right = m.end() if m.group(0) in "。！？!?." else m.start()
         return left, right
 
     def clause(self, start: int, end: int) -> tuple[int, int]:
-        left, right = self._raw(_CLAUSE_BREAK, start, end)
+        left, right = self._raw(_CLAUSE_BREAK, start, end, _CLAUSE_REACH)
         while left < start and self.text[left] == " ":
             left += 1
         if right > left and self.text[right - 1] in "。！？!?.":
@@ -158,13 +161,13 @@ class _Text:
         return left, right
 
     def sentence(self, start: int, end: int) -> tuple[int, int]:
-        return self._raw(_SENTENCE_BREAK, start, end)
+        return self._raw(_SENTENCE_BREAK, start, end, _SENTENCE_REACH)
 
     def scope(self, kind: str, start: int, end: int) -> tuple[int, int]:
         """Where a rule's partners may be: the sentence, or the clause with enumerations joined."""
         if kind == "sentence":
             return self.sentence(start, end)
-        left, right = self._raw(_CLAIM_BREAK, start, end)
+        left, right = self._raw(_CLAIM_BREAK, start, end, _CLAUSE_REACH)
         if right > left and self.text[right - 1] in "。！？!?.":
             right -= 1
         return left, right
@@ -376,6 +379,7 @@ class _Index:
             for name in o.lexicons:
                 self.by_lex.setdefault(name, []).append(o)
         self.starts = {k: [o.start for o in v] for k, v in self.by_lex.items()}
+        self._cache: dict[tuple[str, int, int], list[_Occ]] = {}
 
     def within(self, lexicon: str, left: int, right: int) -> list[_Occ]:
         if lexicon not in self.cs.indexed:
@@ -393,7 +397,10 @@ class _Index:
         return out
 
     def _search(self, lexicon: str, left: int, right: int) -> list[_Occ]:
-        out = []
+        key = (lexicon, left, right)
+        if key in self._cache:  # hits in one clause ask for the same partners
+            return self._cache[key]
+        out = self._cache[key] = []
         names = frozenset((lexicon,))
         for m in self.cs.patterns[lexicon].finditer(self.t.folded, left, right):
             if self.cs.language == "en" and not ctxmod.ascii_word_boundary(self.t.folded, m.start(), m.end()):
@@ -616,15 +623,22 @@ def scan_claims(text: str, category: str | None, facts: Mapping[str, str] | None
     idx = _Index(cs, t, _occurrences(cs, t))
     nfacts = _norm_facts(facts)
     hits: list[Hit] = []
-    for lex, occs in idx.by_lex.items():
-        rules = cs.by_trigger.get(lex)
-        if not rules:
-            continue
-        for occ in occs:
-            for rule in rules:
-                hit = _judge(cs, rule, t, idx, occ, category, nfacts)
-                if hit is not None:
-                    hits.append(hit)
+    per_rule: dict[str, int] = {}
+    budget = _EVALUATION_BUDGET
+    # Triggers in text order, so a text that exhausts the budget is judged from its start.
+    work = sorted(((occ, lex) for lex, occs in idx.by_lex.items() if lex in cs.by_trigger for occ in occs),
+                  key=lambda x: (x[0].start, x[0].end))
+    for occ, lex in work:
+        for rule in cs.by_trigger[lex]:
+            if per_rule.get(rule.id, 0) >= _HITS_PER_RULE:
+                continue  # the claim is already reported many times over; more adds nothing
+            budget -= 1
+            hit = _judge(cs, rule, t, idx, occ, category, nfacts)
+            if hit is not None:
+                hits.append(hit)
+                per_rule[rule.id] = per_rule.get(rule.id, 0) + 1
+        if budget <= 0:
+            break  # hostile input (tens of thousands of triggers): stop, the text is long decided
     for rule in cs.handlers:
         hit = _handle(cs, rule, t, idx, category, nfacts)
         if hit is not None:
