@@ -79,7 +79,7 @@ def interval_chart(rows: list[tuple[str, float, float, float]], *, width: int = 
     """One row per arm: a dot at the estimate and a bar over its confidence interval (lo, hi)."""
     if not rows:
         return Markup("")
-    pad_l, pad_r = 90, 60
+    pad_l, pad_r = 110, 60
     lo = min(r[2] for r in rows)
     hi = max(r[3] for r in rows)
     lo, hi = min(lo, 0.0), hi if hi > lo else lo + 1

@@ -722,7 +722,7 @@ def experiment_page(request: Request, experiment_id: str) -> Response:
     for arm in result.arms:
         comp = next((c for c in result.comparisons if c.variant == arm.variant), None)
         if comp is None:
-            intervals.append((f"{arm.variant} ●", arm.value, arm.value, arm.value))
+            intervals.append((f"{arm.variant} ({ctx.t('exp.control')})", arm.value, arm.value, arm.value))
         else:
             intervals.append((arm.variant, arm.value, control.value + comp.abs_ci[0], control.value + comp.abs_ci[1]))
     return ctx.render("experiment.html", exp=exp, a=result, ci_svg=interval_chart(intervals),
