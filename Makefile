@@ -36,6 +36,12 @@ $(STAMP): pyproject.toml
 	     (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends nginx-light libnginx-mod-rtmp >/dev/null 2>&1) || \
 	     sudo -n apt-get install -y nginx-light libnginx-mod-rtmp >/dev/null 2>&1) || \
 	    echo "warning: could not install nginx + libnginx-mod-rtmp; the RTMP stream test will skip" )
+	# Best effort: Debian's chromium for the console's Playwright journeys (never `playwright install`: no downloads; they skip without it).
+	@command -v chromium >/dev/null || \
+	  ( (apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	     (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null 2>&1) || \
+	     sudo -n apt-get install -y chromium >/dev/null 2>&1) || \
+	    echo "warning: could not install chromium; the console browser tests will skip" )
 	touch $(STAMP)
 
 install: $(STAMP)
