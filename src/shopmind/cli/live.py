@@ -124,6 +124,7 @@ def stream_cmd(
     products: Optional[Path] = typer.Option(None, "--products", help="Or a JSON list / JSON lines of products."),
     hls: Optional[Path] = typer.Option(None, "--hls", help="Write HLS (index.m3u8 + segments) into this folder."),
     rtmp: Optional[str] = typer.Option(None, "--rtmp", help="Or push to this RTMP ingest URL (Douyin/Taobao/OBS)."),
+    mp4: Optional[Path] = typer.Option(None, "--mp4", help="Or record the session to an .mp4 (as fast as possible; needs --duration)."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds (default: until Ctrl-C)."),
     fps: int = typer.Option(25, "--fps"),
     promotions: Optional[Path] = typer.Option(None, "--promotions", help="Promotions YAML/JSON for the price banner."),
@@ -154,7 +155,7 @@ def stream_cmd(
 
     from shopmind.live.promotions import load_promotions
 
-    stats = run_stream(items, hls_dir=hls, rtmp=rtmp, duration=duration, fps=fps, lang=lang, portrait=pic, persona=pers,
+    stats = run_stream(items, hls_dir=hls, rtmp=rtmp, mp4=mp4, duration=duration, fps=fps, lang=lang, portrait=pic, persona=pers,
                        promotions=load_promotions(promotions) if promotions else None, hls_window=hls_window,
                        on_stats=None if as_json else progress)
     if as_json:

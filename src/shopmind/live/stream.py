@@ -228,9 +228,15 @@ class Compositor:
         return img
 
 
-def _target_args(hls_dir: Path | None, rtmp: str | None, fps: int, hls_window: int) -> tuple[list[str], str, str]:
-    if (hls_dir is None) == (rtmp is None):
-        raise BadInput("give exactly one of --hls DIR or --rtmp URL")
+def _target_args(hls_dir: Path | None, rtmp: str | None, fps: int, hls_window: int,
+                 mp4: Path | None = None) -> tuple[list[str], str, str]:
+    if sum(x is not None for x in (hls_dir, rtmp, mp4)) != 1:
+        raise BadInput("give exactly one of --hls DIR, --rtmp URL or --mp4 FILE")
+    if mp4 is not None:
+        if mp4.suffix.lower() != ".mp4":
+            raise BadInput(f"--mp4 must name an .mp4 file, got {mp4.name!r}")
+        mp4.parent.mkdir(parents=True, exist_ok=True)
+        return ["-f", "mp4", "-movflags", "+faststart", str(mp4)], str(mp4), "mp4"
     if rtmp is not None:
         if not RTMP_URL.match(rtmp):
             raise BadInput(f"not an rtmp:// URL: {rtmp!r}")
@@ -269,8 +275,10 @@ def stream_durations(source: str) -> tuple[float | None, float | None]:
 def run_stream(products: list[Product], *, hls_dir: Path | None = None, rtmp: str | None = None,
                duration: float | None = None, fps: int = 25, size: tuple[int, int] = (720, 1280), promotions=None,
                lang: str = "zh", portrait=None, persona=None, hls_window: int = 0, stop: threading.Event | None = None,
-               on_stats=None, measure: bool = True) -> StreamStats:
-    """Stream until `duration` seconds have been sent (or `stop` is set / Ctrl-C); return the stats."""
+               on_stats=None, measure: bool = True, mp4: Path | None = None) -> StreamStats:
+    """Stream until `duration` seconds have been sent (or `stop` is set / Ctrl-C); return the stats.
+
+    With `mp4` the same session is recorded to a file as fast as the CPU allows (no pacing, no drops)."""
     from shopmind.anchor.studio import ffmpeg_exe
 
     if duration is not None and not 1 <= duration <= 24 * 3600:
@@ -279,7 +287,10 @@ def run_stream(products: list[Product], *, hls_dir: Path | None = None, rtmp: st
         raise BadInput("fps must be between 5 and 60")
     if lang not in {"zh", "en"}:
         raise BadInput("lang must be zh or en")
-    tail, target, kind = _target_args(hls_dir, rtmp, fps, hls_window)
+    tail, target, kind = _target_args(hls_dir, rtmp, fps, hls_window, mp4)
+    realtime = kind != "mp4"
+    if not realtime and duration is None:
+        raise BadInput("recording to --mp4 needs --duration")
     W, H = size
     stop = stop or threading.Event()
     with tempfile.TemporaryDirectory() as tmp:
@@ -305,7 +316,7 @@ def run_stream(products: list[Product], *, hls_dir: Path | None = None, rtmp: st
             while (total is None or i < total) and not stop.is_set():
                 due = t0 + i / fps
                 now = time.monotonic()
-                if last is not None and now > due + 1.0 / fps:
+                if realtime and last is not None and now > due + 1.0 / fps:
                     dropped += 1  # behind schedule: repeat the previous picture, keep the clock
                 else:
                     last = comp.frame(i).tobytes()
@@ -313,7 +324,7 @@ def run_stream(products: list[Product], *, hls_dir: Path | None = None, rtmp: st
                 frames += 1
                 i += 1
                 wait = t0 + i / fps - time.monotonic()
-                if wait > 0:
+                if realtime and wait > 0:
                     time.sleep(wait)
                 if on_stats is not None and i % (fps * 5) == 0:
                     on_stats(i, dropped, time.monotonic() - t0)
@@ -341,6 +352,13 @@ def run_stream(products: list[Product], *, hls_dir: Path | None = None, rtmp: st
     if size_b.isdigit():
         stats.bytes_out = int(size_b)
         stats.bitrate_kbps = round(int(size_b) * 8 / 1000 / max(frames / fps, 1e-6), 1)
+    if kind == "mp4" and measure:
+        stats.bytes_out = Path(target).stat().st_size
+        stats.bitrate_kbps = round(stats.bytes_out * 8 / 1000 / max(frames / fps, 1e-6), 1)
+        v, a = stream_durations(target)
+        stats.video_seconds_out, stats.audio_seconds_out = v, a
+        if v is not None and a is not None:
+            stats.av_drift_ms = round((a - v) * 1000, 1)
     if kind == "hls":
         segs = list(Path(target).glob("seg_*.ts"))
         stats.segments = len(segs)
