@@ -206,7 +206,7 @@ class Compositor:
         it = self.items[k]
         if it.performer is not None:
             n = int(round(local * self.fps))
-            img = it.performer.rig.render(it.performer.pose(min(n, it.performer.n_frames - 1)),
+            img = it.performer.rig.render(it.performer.pose(n),
                                           out=it.performer.portrait.image.copy())
             ch, cw = it.card.shape[:2]
             cx, cy = W // 30, min(int(H * 0.60), H - ch - int(H * 0.12))
