@@ -104,3 +104,24 @@ def test_scene_from_a_photo(home, tmp_path):
         assert "could not tell" in exc.message
         return
     assert guess.scene == "beach", guess
+
+
+def test_api_scene_route_never_reads_a_path(home, tmp_path):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from shopmind.api.anchor import router
+    from shopmind.api.errors import install_error_handlers
+    from shopmind.catalog.store import open_store
+    from shopmind.config import get_settings
+
+    open_store(get_settings()).upsert_products([(_product(*i), "h", "t") for i in ITEMS])
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    client = TestClient(app)
+    r = client.get("/recommend/scene", params={"scene": "office", "k": 2})
+    assert r.status_code == 200 and {h["id"] for h in r.json()["items"]} == {"p3", "p4"}
+    photo = tmp_path / "beach.png"
+    Image.new("RGB", (64, 64), (200, 180, 120)).save(photo)
+    assert client.get("/recommend/scene", params={"scene": str(photo)}).status_code == 422

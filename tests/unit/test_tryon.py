@@ -99,3 +99,34 @@ def test_tryon_cli(home, tmp_path):
     assert out.is_file()
     res = CliRunner().invoke(area_app(register, typed_errors=True), ["tryon", str(person), "nope", "--out", str(out)])
     assert res.exit_code == 2
+
+
+@needs_mp
+def test_tryon_api(home):
+    import base64
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from shopmind.api.anchor import router
+    from shopmind.api.errors import install_error_handlers
+    from shopmind.catalog.store import open_store
+    from shopmind.config import get_settings
+    from shopmind.domain import Product
+
+    data = shared_data("fashion100", "images", "10005.jpg").read_bytes()
+    store = open_store(get_settings())
+    sha = hashlib.sha256(data).hexdigest()
+    store.upsert_products([(Product(id="tee", title="tee", image_path=store.save_image_bytes(data, sha, "JPEG"), image_sha256=sha), "h", "t")])
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    client = TestClient(app)
+    person = shared_data("fashion100", "images", "10057.jpg").read_bytes()
+    r = client.post("/tryon", files={"file": ("me.jpg", person, "image/jpeg")}, data={"product_id": "tee"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["result"]["keypoint_error"]["mean"] < 0.2
+    assert base64.b64decode(body["image_png_base64"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.post("/tryon", files={"file": ("me.jpg", person, "image/jpeg")}, data={"product_id": "nope"}).status_code == 404
+    assert client.post("/tryon", files={"file": ("x.jpg", b"not an image", "image/jpeg")}, data={"product_id": "tee"}).status_code == 422

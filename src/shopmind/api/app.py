@@ -22,7 +22,7 @@ from shopmind.config import Settings, get_settings
 
 
 # Each capability's routes live in `shopmind.api.<name>` as `router`.
-ROUTERS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate", "jobs", "auth", "stream")
+ROUTERS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate", "jobs", "auth", "stream", "anchor")
 
 _SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer smk_…"},

@@ -156,8 +156,10 @@ def guess_scene(image, encoder=None) -> SceneGuess:
                       scores={k: round(v, 4) for k, v in totals.items()})
 
 
-def recommend_for_scene(scene_or_photo: str, store, k: int = 10, encoder=None) -> SceneResult:
-    """Top-k catalog items for a scene name (beach, office, wedding, gym, rainy) or a scene photo path."""
+def recommend_for_scene(scene_or_photo: str, store, k: int = 10, encoder=None, allow_photo: bool = True) -> SceneResult:
+    """Top-k catalog items for a scene name (beach, office, wedding, gym, rainy) or a scene photo path.
+
+    `allow_photo=False` (the API) never treats the argument as a file path."""
     if not 1 <= k <= 200:
         raise BadInput("k must be between 1 and 200")
     guess = None
@@ -167,7 +169,7 @@ def recommend_for_scene(scene_or_photo: str, store, k: int = 10, encoder=None) -
     key = aliases.get(key, key)
     if key not in scenes():
         path = Path(scene_or_photo)
-        if not path.is_file():
+        if not allow_photo or not path.is_file():
             raise BadInput(f"unknown scene {scene_or_photo!r}: use one of {', '.join(scenes())} or a photo path")
         from shopmind.catalog.images import open_image
 
