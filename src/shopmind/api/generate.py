@@ -69,15 +69,32 @@ def list_voices() -> dict:
     return {"voices": [{k: a.get(k) for k in ("name", "method", "base_model", "created", "metrics")} for a in items]}
 
 
+class _ClientGone(BaseException):
+    """Raised from the token sink once the client has left; a BaseException so that no `except Exception`
+    inside the generation loop keeps it going."""
+
+
 def _events(req: WriteRequest, llm) -> Iterator[dict]:
-    """Run the loop in a worker thread; yield token events as they arrive, then the result or an error."""
+    """Run the loop in a worker thread; yield token events as they arrive, then the result or an error.
+
+    When the client disconnects, the server closes this generator; the `finally` below then makes the
+    next token raise in the worker, so the LLM stops instead of writing for nobody.
+    """
     q: queue.Queue = queue.Queue()
     done = object()
+    gone = threading.Event()
+
+    def on_token(piece: str) -> None:
+        if gone.is_set():
+            raise _ClientGone()
+        q.put({"event": "token", "text": piece})
 
     def work() -> None:
         try:
-            result = write(req, llm, on_token=lambda piece: q.put({"event": "token", "text": piece}))
+            result = write(req, llm, on_token=on_token)
             q.put({"event": "result", **result.model_dump(mode="json")})
+        except _ClientGone:
+            pass  # nobody is listening any more
         except ShopmindError as exc:
             q.put({"event": "error", "code": exc.code, "message": exc.message})
         except Exception as exc:  # the stream must end with an event, never hang the client
@@ -86,8 +103,11 @@ def _events(req: WriteRequest, llm) -> Iterator[dict]:
             q.put(done)
 
     threading.Thread(target=work, daemon=True).start()
-    while (item := q.get()) is not done:
-        yield item
+    try:
+        while (item := q.get()) is not done:
+            yield item
+    finally:
+        gone.set()
 
 
 @router.post("/{content_type}", response_model=WriteResult)
