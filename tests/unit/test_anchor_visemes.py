@@ -68,3 +68,23 @@ def test_emotion_tags():
     assert emotion_for("面料是100%纯棉，尺码偏大") == "calm"
     assert emotion_for("大家好，欢迎来到直播间") == "neutral"
     assert emotion_for("Now only 99 yuan with the coupon") == "excited"
+
+
+def test_phonemes_shut_the_lips_on_bilabials():
+    from shopmind.anchor import phonemes
+    from shopmind.anchor.visemes import MouthTrack, apply_phonemes
+
+    if not phonemes.available():
+        pytest.skip("libespeak-ng not installed")
+    phs = phonemes.phonemes("Maybe buy a bamboo mop.", "en", 165)
+    names = [p.name for p in phs]
+    assert names.count("m") >= 2 and names.count("b") >= 3 and "p" in names
+    assert all(b.start >= a.start for a, b in zip(phs, phs[1:]))
+    n = int((phs[-1].end + 0.2) * FPS)
+    track = apply_phonemes(MouthTrack(FPS, np.ones(n), np.zeros(n)), phs)
+    for p in phs:
+        mid = int(round((p.start + 0.4 * (p.end - p.start) - 0.02) * FPS))
+        if p.name in phonemes.BILABIAL and p.end - p.start >= 0.05:
+            assert track.opening[mid] <= 0.02
+    assert track.opening.max() == 1.0  # vowels keep their opening
+    assert track.rounding.max() >= 0.8  # /u:/ in bamboo rounds the lips

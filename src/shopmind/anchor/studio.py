@@ -19,7 +19,15 @@ from shopmind.anchor import layout
 from shopmind.anchor.personas import Persona, load_persona
 from shopmind.anchor.portrait import Consent, Portrait
 from shopmind.anchor.render import FaceRig, Pose
-from shopmind.anchor.visemes import emotion_for, lipsync_stats, mouth_opening_from_video, mouth_track, read_wav
+from shopmind.anchor.visemes import (
+    apply_phonemes,
+    closure_rate,
+    emotion_for,
+    lipsync_stats,
+    mouth_opening_from_video,
+    mouth_track,
+    read_wav,
+)
 from shopmind.errors import BackendUnavailable, BadInput
 from shopmind.media.tts import LineTiming, ScriptLine, synthesize_script
 
@@ -45,6 +53,9 @@ class AnchorResult(BaseModel):
     lines: list[LineTiming]
     emotions: list[str]
     persona: str
+    visemes: str = "audio energy"
+    bilabials: int | None = None
+    bilabial_closure_rate: float | None = None
     consent: Consent
     watermark: str = layout.WATERMARK_TEXT
 
@@ -61,10 +72,13 @@ class Performer:
     """Frames of one presenter speaking one narration; deterministic for a given seed."""
 
     def __init__(self, portrait: Portrait, samples: np.ndarray, rate: int, lines: list[LineTiming], fps: int,
-                 persona: Persona, seed: int = 0, rig: FaceRig | None = None) -> None:
+                 persona: Persona, seed: int = 0, rig: FaceRig | None = None, phones: list | None = None) -> None:
         self.portrait, self.fps, self.persona = portrait, fps, persona
         self.rig = rig or FaceRig(portrait.image, portrait.landmarks)  # share one rig across narrations
         self.track = mouth_track(samples, rate, fps)
+        self.phones = phones or []
+        if self.phones:
+            self.track = apply_phonemes(self.track, self.phones)
         self.lines = lines
         self.emotions = [emotion_for(t.text) for t in lines]
         self.n_frames = len(self.track)
@@ -152,19 +166,40 @@ def decode_audio(path: str | Path, out_wav: Path, rate: int = 16000) -> None:
         raise BackendUnavailable(f"ffmpeg could not decode audio: {proc.stderr.decode('utf-8', 'replace')[-300:]}")
 
 
-def measure_file(path: str | Path, portrait: Portrait, max_seconds: float | None = None) -> dict:
-    """Lip-sync of a rendered file: mouth gap from decoded frames vs the decoded audio's envelope."""
+def measure_file(path: str | Path, portrait: Portrait, max_seconds: float | None = None, phones: list | None = None) -> dict:
+    """Lip-sync of a rendered file: mouth gap from decoded frames vs the decoded audio's envelope
+    (and, given phoneme timings, how often the rendered lips are shut on /p b m/)."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "a.wav"
         decode_audio(path, wav)
         samples, rate = read_wav(wav)
     mouth, fps = mouth_opening_from_video(path, portrait.face_box, portrait.size,
                                           max_frames=int(max_seconds * 25) if max_seconds else None)
-    return lipsync_stats(mouth, fps, samples, rate)
+    stats = lipsync_stats(mouth, fps, samples, rate)
+    if phones:
+        stats.update(closure_rate(mouth, fps, phones))
+    return stats
+
+
+def line_phonemes(lines: list[LineTiming], backend: str, speed: int) -> list:
+    """Phoneme timings on the narration clock (espeak-ng only; empty when the library is missing)."""
+    from shopmind.anchor import phonemes
+    from shopmind.media.tts import EspeakNG
+
+    if backend != "espeak-ng" or not phonemes.available():
+        return []
+    out = []
+    for ln in lines:
+        voice = EspeakNG.voices.get(ln.lang)
+        if voice is None:
+            continue
+        out += [phonemes.Phoneme(ln.start + p.start, ln.start + p.end, p.name) for p in phonemes.phonemes(ln.text, voice, speed)]
+    return out
 
 
 def render_anchor(portrait: Portrait, lines: list[ScriptLine] | list[dict], out: str | Path, *, fps: int = 25,
-                  persona: Persona | str | None = None, measure: bool = True, seed: int = 0) -> AnchorResult:
+                  persona: Persona | str | None = None, measure: bool = True, seed: int = 0,
+                  use_phonemes: bool = True) -> AnchorResult:
     """Speak `lines` with `portrait` into an H.264/AAC MP4 and report speed and lip-sync."""
     out = Path(out)
     if out.suffix.lower() != ".mp4":
@@ -184,7 +219,9 @@ def render_anchor(portrait: Portrait, lines: list[ScriptLine] | list[dict], out:
         tts = get("tts", persona.voice.backend, cache_key=f"speed={persona.voice.speed}", speed=persona.voice.speed)
         narration = synthesize_script(items, Path(tmp) / "voice.wav", tts=tts)
         samples, rate = read_wav(narration.wav)
-        perf = Performer(portrait, samples, rate, narration.lines, fps, persona, seed=seed)
+        phones = line_phonemes(narration.lines, narration.backend, persona.voice.speed)
+        perf = Performer(portrait, samples, rate, narration.lines, fps, persona, seed=seed,
+                         phones=phones if use_phonemes else None)
         proc = subprocess.Popen(_encode_cmd(W, H, fps, narration.wav, out), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             for i in range(perf.n_frames):
@@ -202,9 +239,12 @@ def render_anchor(portrait: Portrait, lines: list[ScriptLine] | list[dict], out:
         realtime_factor=round(duration / elapsed, 3) if elapsed else 0.0, frames=perf.n_frames,
         tts_backend=narration.backend, tts_rtf=narration.rtf, lines=narration.lines, emotions=perf.emotions,
         persona=persona.name, consent=portrait.consent,
+        visemes="audio energy + espeak-ng phonemes" if (phones and use_phonemes) else "audio energy",
     )
     if measure:
-        stats = measure_file(out, portrait)
+        stats = measure_file(out, portrait, phones=phones)
+        result.bilabials = stats.get("bilabials")
+        result.bilabial_closure_rate = stats.get("bilabial_closure_rate")
         result.lipsync_offset_ms = stats["lipsync_offset_ms"]
         result.lipsync_correlation = stats["lipsync_correlation"]
         result.lipsync_peak_correlation = stats["lipsync_peak_correlation"]

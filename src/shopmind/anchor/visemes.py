@@ -197,3 +197,45 @@ def mouth_opening_from_video(path: str | Path, face_box: tuple[float, float, flo
                 last = gap / face_h
             values.append(last)
     return np.array(values, dtype=np.float64), fps
+
+
+def apply_phonemes(track: MouthTrack, phones: list, lead_s: float = 0.02) -> MouthTrack:
+    """Refine an energy-driven track with phoneme timings (`anchor.phonemes.Phoneme`, absolute seconds):
+    lips shut on /p b m/, nearly shut on /f v/, rounded on /u o w/, spread on /i e/."""
+    from shopmind.anchor.phonemes import BILABIAL, LABIODENTAL, ROUNDED, SPREAD
+
+    opening, rounding = track.opening.copy(), track.rounding.copy()
+    n = opening.size
+    for ph in phones:
+        a = int(np.ceil((ph.start - lead_s) * track.fps))
+        b = int(np.floor((ph.start + 0.8 * (ph.end - ph.start) - lead_s) * track.fps))
+        a, b = max(0, a), min(n - 1, max(a, b))
+        if a >= n:
+            continue
+        sl = slice(a, b + 1)
+        if ph.name in BILABIAL:
+            opening[sl] = np.minimum(opening[sl], 0.02)
+        elif ph.name in LABIODENTAL:
+            opening[sl] = np.minimum(opening[sl], 0.12)
+        elif ph.name in ROUNDED:
+            rounding[sl] = np.maximum(rounding[sl], 0.8)
+        elif ph.name in SPREAD:
+            rounding[sl] = np.minimum(rounding[sl], -0.6)
+    return MouthTrack(track.fps, opening, rounding)
+
+
+def closure_rate(mouth: np.ndarray, fps: float, phones: list, quantile: float = 0.35) -> dict:
+    """How often the *rendered* lips are shut on /p b m/: the measured gap at the phoneme's middle is
+    below the `quantile` of the gaps over all spoken phonemes."""
+    from shopmind.anchor.phonemes import BILABIAL
+
+    def gap_at(t: float) -> float:
+        i = int(round(t * fps))
+        return float(mouth[min(max(i, 0), mouth.size - 1)])
+
+    spoken = [gap_at((p.start + p.end) / 2) for p in phones]
+    labial = [gap_at((p.start + p.end) / 2) for p in phones if p.name in BILABIAL]
+    if not spoken or not labial:
+        return {"bilabials": len(labial), "bilabial_closure_rate": None}
+    cut = float(np.quantile(spoken, quantile))
+    return {"bilabials": len(labial), "bilabial_closure_rate": round(float(np.mean([g <= cut for g in labial])), 4)}

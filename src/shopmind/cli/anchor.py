@@ -50,6 +50,7 @@ def render_cmd(
     resolution: int = typer.Option(720, "--resolution", help="720 (720x1280) or 1080 (1080x1920)."),
     fps: int = typer.Option(25, "--fps"),
     measure: bool = typer.Option(True, "--measure/--no-measure", help="Measure lip-sync on the written file."),
+    use_phonemes: bool = typer.Option(True, "--phonemes/--no-phonemes", help="Shape lips from espeak-ng phoneme timings too."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Render a talking presenter: TTS, lip-sync, blinks, gaze, head motion, subtitles and an AI-generated mark."""
@@ -62,7 +63,7 @@ def render_cmd(
     p = load_persona(persona)
     lines = _script_lines(text, script, lang or p.voice.lang)
     pic = load_portrait(portrait, RESOLUTIONS[resolution], consent_text=consent)
-    result = render_anchor(pic, lines, out, fps=fps, persona=p, measure=measure)
+    result = render_anchor(pic, lines, out, fps=fps, persona=p, measure=measure, use_phonemes=use_phonemes)
     if as_json:
         emit_json(result.model_dump(mode="json"))
     else:

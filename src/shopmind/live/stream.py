@@ -129,13 +129,17 @@ def prepare(products: list[Product], *, promotions=None, lang: str = "zh", fps: 
         from shopmind.anchor.render import FaceRig
 
         rig = FaceRig(portrait.image, portrait.landmarks)
+    from shopmind.models.registry import get
+
+    backend, speed = (persona.voice.backend, persona.voice.speed) if persona is not None else ("espeak-ng", 190)
+    tts = get("tts", backend, cache_key=f"speed={speed}", speed=speed)  # the persona's voice, when one is set
     items: list[StreamItem] = []
     pcm: list[np.ndarray] = []
     cursor_frames = 0
     for k, product in enumerate(products):
         lines = _lines_for(script, product.id, lang) or [{"text": product.title[:120], "lang": lang}]
         wav = workdir / f"item{k}.wav"
-        narration = synthesize_script(lines, wav)
+        narration = synthesize_script(lines, wav, tts=tts)
         samples = _read_pcm(narration.wav)
         frames = int(np.ceil((samples.size / SAMPLE_RATE + 1.0) * fps))  # 1 s pause between items
         padded = np.zeros(int(round(frames * SAMPLE_RATE / fps)), dtype="<i2")
@@ -149,8 +153,10 @@ def prepare(products: list[Product], *, promotions=None, lang: str = "zh", fps: 
         if portrait is not None:
             from shopmind.anchor.studio import Performer
 
+            from shopmind.anchor.studio import line_phonemes
+
             item.performer = Performer(portrait, samples.astype(np.float32) / 32768.0, SAMPLE_RATE, narration.lines, fps,
-                                       persona, seed=k, rig=rig)
+                                       persona, seed=k, rig=rig, phones=line_phonemes(narration.lines, narration.backend, speed))
             item.card = layout.product_card(img, f"{k + 1}号链接 {product.title}" if lang == "zh" else f"#{k + 1} {product.title}",
                                             # persona layout: "presenter" keeps the card small, "live" gives the product more room
                                             (int(W * 0.36), int(H * 0.26)) if getattr(persona, "layout", "presenter") == "presenter"
