@@ -93,13 +93,13 @@ class KeyStore:
     def for_home(cls, home: Path) -> "KeyStore":
         return cls(Path(home) / "keys.db")
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+    def _conn(self, timeout: float = 10.0) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         conn.row_factory = sqlite3.Row
         return conn
 
-    def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        conn = self._conn()
+    def _query(self, sql: str, args: tuple = (), timeout: float = 10.0) -> list[sqlite3.Row]:
+        conn = self._conn(timeout)
         try:
             return conn.execute(sql, args).fetchall()
         finally:
@@ -155,7 +155,8 @@ class KeyStore:
         now = time.time()
         if record["last_used"] is None or now - record["last_used"] > 60:  # a write per key per minute at most
             try:
-                self._query("UPDATE api_keys SET last_used = ? WHERE id = ?", (now, key_id))
+                # verify() runs on the server's event loop: never wait long for a writer just for this
+                self._query("UPDATE api_keys SET last_used = ? WHERE id = ?", (now, key_id), timeout=0.05)
             except sqlite3.OperationalError:
                 pass  # a busy database must not fail the request
             record["last_used"] = now
