@@ -349,7 +349,7 @@ def test_keys_and_jobs_cli(home: Path) -> None:
     created = runner.invoke(app, ["keys", "create", "--role", "read", "--json"])
     assert created.exit_code == 0, created.output
     out = json.loads(created.stdout)
-    assert set(out) >= {"key", "id", "role"} and out["role"] == "read"
+    assert set(out) == {"key", "id", "role"} and out["role"] == "read"
     assert KeyStore.for_home(home).verify(out["key"]).id == out["id"]
     listed = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)["keys"]
     assert [k["id"] for k in listed] == [out["id"]]

@@ -29,7 +29,7 @@ def create(
     """Create a key. The key is printed once; only its hash is stored."""
     created = _store().create(role, name)
     if as_json:
-        emit_json({"key": created.key, "id": created.id, "role": created.role, "name": created.name})
+        emit_json({"key": created.key, "id": created.id, "role": created.role})
         return
     print(created.key)
     console.print(f"key {created.id} ({created.role}) created; it is shown only now. "
