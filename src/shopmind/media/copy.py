@@ -2,7 +2,7 @@
 
 Why not the description: catalog descriptions are care labels and headings ("Wash Care", "Use mild
 detergent", "Composition"), not selling copy. The copy comes from `write` (grounded in the facts,
-checked, in the chosen language); when no LLM is available it falls back to a deterministic
+checked, in the chosen language: a title and selling points); when no LLM is available it falls back to a deterministic
 template from the product's own facts (title + key attributes, values in Chinese through the live
 glossary). Whatever the source — generated, template or a merchant's override — every string passes
 `compliance.guard` before it may be rendered.
@@ -117,19 +117,22 @@ def neutral_headline(product: Product, language: str) -> str:
 
 
 def _written(product: Product, language: str, llm: Any, store: Any) -> tuple[str, list[str]]:
-    """Title and bullets from `write` (product_page); raises ShopmindError when it cannot deliver."""
+    """Title and selling points from `write` (two short requests, one rewrite round each: a poster
+    needs neither a description nor long polishing); raises ShopmindError when it cannot deliver."""
     from shopmind.generate import WriteRequest, write
 
-    if store is not None:
-        req = WriteRequest(content_type="product_page", product_id=product.id, language=language)
-    else:
+    def request(content_type: str) -> WriteRequest:
+        if store is not None:
+            return WriteRequest(content_type=content_type, product_id=product.id, language=language, max_rounds=1)
         pairs = [f"{k}#{v}" for k, v in product.attributes.items() if _value(v) and "#" not in str(v) and "*" not in str(v)]
-        req = WriteRequest(content_type="product_page", attributes="*".join([f"商品#{product.title}"] + pairs),
-                           language=language, price=product.price, category=product.category)
-    result = write(req, llm, store=store)
-    if not result.passed:
+        return WriteRequest(content_type=content_type, attributes="*".join([f"商品#{product.title}"] + pairs),
+                            language=language, price=product.price, category=product.category, max_rounds=1)
+
+    title = write(request("title"), llm, store=store)
+    points = write(request("selling_points"), llm, store=store)
+    if not (title.passed and points.passed):
         raise BadInput("generated copy did not pass the checks")
-    return result.content["title"], list(result.content.get("bullets", []))
+    return title.content["title"], list(points.content.get("points", []))
 
 
 def _guarded(text: str, product: Product, mode: str, out: MediaCopy) -> GuardResult:
