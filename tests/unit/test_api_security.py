@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from shopmind.api.app import create_app
 from shopmind.api.auth import required_role
 from shopmind.api.limits import ThrottleMiddleware
 from shopmind.config import get_settings, load_settings
-from shopmind.ops.jobs import JobCancelled, JobKind, JobRunner, JobStore
+from shopmind.ops.jobs import JobKind, JobRunner, JobStore
 from shopmind.security.keys import KeyStore
 from tests.unit.cli_app import area_app
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -118,26 +118,28 @@ class Forbidden(ShopmindError):
     http_status = 403
 
 
-def _keys() -> KeyStore:
-    return KeyStore.for_home(get_settings().home)
+def _keys(request: Request) -> KeyStore:
+    """The key table the auth middleware of this app checks."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return KeyStore.for_home(settings.home)
 
 
 @router.get("", response_model=list[KeyRecord])
-def list_keys() -> list[KeyRecord]:
+def list_keys(request: Request) -> list[KeyRecord]:
     """Every key's id, role, name and dates (never the secret). Admin only."""
-    return _keys().list()
+    return _keys(request).list()
 
 
 @router.post("", response_model=CreatedKey, status_code=201)
-def create_key(body: KeyCreate) -> CreatedKey:
+def create_key(request: Request, body: KeyCreate) -> CreatedKey:
     """A new key; the `key` field is shown this once. Admin only; the first key comes from `shopmind keys create`."""
-    keys = _keys()
+    keys = _keys(request)
     if not keys.auth_enabled():
         raise Forbidden("auth is off: create the first (admin) key on the server with `shopmind keys create --role admin`")
     return keys.create(body.role, body.name)
 
 
 @router.post("/{key_id}/revoke", response_model=KeyRecord)
-def revoke_key(key_id: str) -> KeyRecord:
+def revoke_key(request: Request, key_id: str) -> KeyRecord:
     """Revoke a key at once (auth stays on even when no key is left). Admin only."""
-    return _keys().revoke(key_id)
+    return _keys(request).revoke(key_id)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shopmind.api.errors import ERROR_RESPONSES
-from shopmind.config import Settings, get_settings
+from shopmind.config import Settings
 from shopmind.errors import BadInput
 from shopmind.ops.jobs import Job, JobRunner, JobStore
 
@@ -32,12 +32,15 @@ def start_runner(settings: Settings) -> JobRunner:
     return JobRunner(JobStore.for_home(settings.home), catalog_job_kinds(), workers=settings.jobs_workers).start()
 
 
-def _jobs() -> JobStore:
-    return JobStore.for_home(get_settings().home)
+def _jobs(request: Request) -> JobStore:
+    """The job table of the home this app (and its runner) was built for."""
+    from shopmind.api.limits import app_settings
+
+    return JobStore.for_home(app_settings(request).home)
 
 
 def _submit(request: Request, kind: str, params: dict) -> Job:
-    job = _jobs().create(kind, params)
+    job = _jobs(request).create(kind, params)
     runner = getattr(request.app.state, "job_runner", None)
     if runner is not None:
         runner.wake()
@@ -146,21 +149,22 @@ def index_job(request: Request, body: IndexJob | None = None) -> Job:
 
 
 @router.get("", response_model=list[Job])
-def list_jobs(status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"] | None = None,
+def list_jobs(request: Request,
+              status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"] | None = None,
               kind: str | None = None, limit: int = 100) -> list[Job]:
     """Recent jobs, newest first."""
     if not 1 <= limit <= 1000:
         raise BadInput("limit must be between 1 and 1000")
-    return _jobs().list(status=status, kind=kind, limit=limit)
+    return _jobs(request).list(status=status, kind=kind, limit=limit)
 
 
 @router.get("/{job_id}", response_model=Job)
-def get_job(job_id: str) -> Job:
+def get_job(request: Request, job_id: str) -> Job:
     """One job: status, stage, progress/total, message, result or error."""
-    return _jobs().get(job_id)
+    return _jobs(request).get(job_id)
 
 
 @router.post("/{job_id}/cancel", response_model=Job)
-def cancel_job(job_id: str) -> Job:
+def cancel_job(request: Request, job_id: str) -> Job:
     """Cancel: a queued job at once, a running one at its next progress step (422 if it already finished)."""
-    return _jobs().request_cancel(job_id)
+    return _jobs(request).request_cancel(job_id)
