@@ -128,3 +128,8 @@ def test_check_product_colour_contradiction_is_not_clean_and_printed_once(home):
     res = CliRunner().invoke(app, ["check", "红色连衣裙，夏天穿很清爽", "--product", "c1"])
     assert res.exit_code == 0 and "verdict: contradiction" in res.output
     assert res.output.count("image.colour") == 1 and "fact.colour" not in res.output  # printed once, not once per pass
+
+
+def test_a_language_the_engine_does_not_check_is_never_published_as_passed():
+    g = guard("Самое лучшее платье в мире")
+    assert g.verdict == "unchecked" and not g.passed and g.text == "" and g.candidate
