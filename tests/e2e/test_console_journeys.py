@@ -55,7 +55,8 @@ def console(tmp_path_factory):
     keys = {role: json.loads(cli(env, "keys", "create", "--role", role, "--json").stdout)["key"] for role in ("admin", "read")}
     server = LiveServer(env).start()
     figures: dict = {}
-    yield {"base": server.base, "keys": keys, "root": root, "images": csv_path.parent / "images", "figures": figures}
+    yield {"base": server.base, "keys": keys, "root": root, "images": csv_path.parent / "images", "figures": figures,
+           "home": str(root / "home")}
     server.stop()
     if figures:
         (root / "console-figures.json").write_text(json.dumps(figures, indent=1))
@@ -239,7 +240,7 @@ def test_04_write_without_llm_and_feedback(browser, console) -> None:
     assert page.input_value("input[name=product_id]") == "D0001"
     page.select_option("select[name=content_type]", "ad_copy")
     page.fill("input[name=persona]", "年轻女性")
-    page.click("form[hx-post='/ui/write'] button[type=submit]")
+    page.click("#write-form button[type=submit]")
     page.wait_for_selector("#llm-missing")
     assert "大模型" in page.inner_text("#llm-missing")
     _shot(page, "04-write-no-llm")
@@ -253,6 +254,80 @@ def test_04_write_without_llm_and_feedback(browser, console) -> None:
     assert any(e["after"] == "红色纯棉T恤 男款" for e in edits)
     watch.check()
     context.close()
+
+
+class FakeLLM:
+    """A tiny OpenAI-compatible /v1/chat/completions server: one fixed JSON answer, streamed slowly in pieces."""
+
+    ANSWER = json.dumps({"title": "全网最好的红色纯棉T恤 男款 夏季"}, ensure_ascii=False)
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        answer = self.ANSWER
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep the test output clean
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                    self.end_headers()
+                    for i in range(0, len(answer), 4):
+                        chunk = {"choices": [{"delta": {"content": answer[i:i + 4]}}]}
+                        self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+                        self.wfile.flush()
+                        time.sleep(0.15)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    return
+                data = json.dumps({"choices": [{"message": {"content": answer}}], "usage": {"completion_tokens": 9}}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def test_04b_write_streams_then_shows_checked_copy(browser, console) -> None:
+    """With an LLM (a local fake speaking the OpenAI protocol) the draft streams in, then the checked
+    result replaces it: 广告法 findings highlighted, audit trail, approve → feedback store."""
+    if "home" not in console:
+        pytest.skip("needs the fixture's own home (not SHOPMIND_CONSOLE_REUSE)")
+    fake = FakeLLM()
+    server = LiveServer(server_env(Path(console["home"]), SHOPMIND_LLM="openai", SHOPMIND_LLM_BASE_URL=fake.url)).start()
+    try:
+        context, page, watch = _page(browser, {**console, "base": server.base})
+        page.goto(server.base + "/ui/write?product_id=D0001")
+        page.click("#write-form button[type=submit]")
+        page.wait_for_selector("#draft:not(:empty)")
+        assert "{" in page.inner_text("#draft")  # raw draft tokens, before any check
+        page.wait_for_selector("#result", timeout=120_000)
+        copy = page.inner_text("#result .copy")
+        assert "红色纯棉T恤" in copy and "最好" not in copy  # the 广告法 violation in the draft was rewritten
+        audit = page.locator(".audit li").all_text_contents()
+        assert any("draft" in a for a in audit) and any("rewrite" in a for a in audit), audit
+        _shot(page, "04-write-streamed")
+        page.click("#result button[value=approve]")
+        page.wait_for_selector("#saved")
+        ratings = httpx.get(server.base + "/feedback/ratings", params={"product_id": "D0001"},
+                            headers={"X-API-Key": console["keys"]["admin"]}, timeout=30).json()
+        assert any(r["rating"] == 5 for r in ratings)
+        watch.check()
+        context.close()
+    finally:
+        server.stop()
+        fake.stop()
 
 
 def test_05_check_highlights_and_rewrite_in_zh_and_en(browser, console) -> None:

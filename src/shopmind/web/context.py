@@ -67,13 +67,16 @@ class Ctx:
     def can(self, need: str) -> bool:
         return allows(self.role, need)
 
-    def render(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-        """A page or fragment; sets the session cookie when this request made the session."""
+    def html(self, template: str, **values: Any) -> str:
+        """The template rendered for this user (language, role, CSRF token)."""
         htmx = self.request.headers.get("hx-request") == "true"
-        html = ENV.get_template(template).render(
+        return ENV.get_template(template).render(
             t=self.t, lang=self.lang, role=self.role, open_mode=self.open_mode, csrf=self.session.csrf,
             path=self.request.url.path, nav=[n for n in NAV if self.can(n[2])], htmx=htmx, can=self.can, **values)
-        response = HTMLResponse(html, status_code=status_code)
+
+    def render(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        """A page or fragment; sets the session cookie when this request made the session."""
+        response = HTMLResponse(self.html(template, **values), status_code=status_code)
         self.finish(response)
         return response
 

@@ -362,6 +362,50 @@ async def write_run(request: Request) -> Response:
                       product_id=body.product_id, instruction=instruction, content_type=ctype)
 
 
+@router.post("/ui/write/stream")
+async def write_stream(request: Request) -> Response:
+    """The same write as above, streamed: NDJSON `token` events while the first draft is generated, then one
+    `html` event with the checked result (the fragment `_written.html`). Errors before the stream are HTML."""
+    form = await request.form()
+    ctx = guard(request, api_role("POST", "/content/title"), form=form)
+    from fastapi.responses import StreamingResponse
+
+    from shopmind.api.generate import ContentBody, _events, _llm, _request
+    from shopmind.errors import BackendUnavailable
+    from shopmind.generate import WriteResult
+
+    try:
+        ctype = _text(form, "content_type", 40)
+        if ctype not in CONTENT_TYPES:
+            raise BadInput(f"content type must be one of {', '.join(CONTENT_TYPES)}")
+        body = ContentBody(product_id=_text(form, "product_id", 200) or None, persona=_text(form, "persona", 200) or None,
+                           language=_text(form, "language", 8) or "zh", voice=_text(form, "voice", 64) or None,
+                           category=_text(form, "category", 64) or None)
+        req = _request(ctype, body)
+        llm = await run_in_threadpool(_llm, body.voice)
+    except BackendUnavailable as exc:
+        return ctx.render("_llm_missing.html", status_code=503, message=exc.message)
+    except (ShopmindError, ValidationError) as exc:
+        return _fail(ctx, exc)
+    instruction = f"{ctype} ({req.language})" + (f" · {req.persona}" if req.persona else "")
+
+    def lines():
+        for event in _events(req, llm):
+            if event["event"] == "token":
+                out = event
+            elif event["event"] == "result":
+                result = WriteResult.model_validate({k: v for k, v in event.items() if k != "event"})
+                out = {"event": "html", "html": ctx.html("_written.html", result=result, product_id=body.product_id,
+                                                          marked=highlight(result.text, result.findings, ctx.lang),
+                                                          instruction=instruction, content_type=ctype)}
+            else:
+                template = "_llm_missing.html" if event.get("code") == "backend_unavailable" else "_error.html"
+                out = {"event": "html", "html": ctx.html(template, code=event.get("code"), message=event.get("message"))}
+            yield json.dumps(out, ensure_ascii=False) + "\n"
+
+    return ctx.finish(StreamingResponse(lines(), media_type="application/x-ndjson"))
+
+
 @router.post("/ui/feedback")
 async def feedback(request: Request) -> Response:
     """Approve (a 5-star rating) or save an edit: `POST /feedback/ratings` / `POST /feedback/edits`."""
