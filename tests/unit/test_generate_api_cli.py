@@ -56,6 +56,7 @@ def test_api_ndjson_stream(fake, client):
     events = [json.loads(line) for line in r.text.splitlines() if line]
     assert events[0]["event"] == "token" and events[-1]["event"] == "result"
     assert "".join(e["text"] for e in events if e["event"] == "token") == GOOD
+    assert all(e["checked"] is False for e in events if e["event"] == "token")  # a preview, never publishable
     assert events[-1]["passed"] is True
 
 

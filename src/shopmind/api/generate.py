@@ -1,7 +1,9 @@
 """Content routes: `POST /content/{type}` writes grounded, checked copy; `?stream=ndjson|sse` streams it.
 
-Streaming sends the first draft's pieces as they are generated (`{"event": "token", "text": …}`),
-then the checked final result (`{"event": "result", …}`) — or `{"event": "error", …}`.
+Streaming sends the first draft's pieces as they are generated (`{"event": "token", "text": …,
+"checked": false}`), then the checked final result (`{"event": "result", …}`) — or `{"event": "error", …}`.
+Token events preview the unchecked draft and must never be published: only the result event has
+passed the 广告法/fact guard.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def _events(req: WriteRequest, llm) -> Iterator[dict]:
     def on_token(piece: str) -> None:
         if gone.is_set():
             raise _ClientGone()
-        q.put({"event": "token", "text": piece})
+        q.put({"event": "token", "text": piece, "checked": False})
 
     def work() -> None:
         try:
