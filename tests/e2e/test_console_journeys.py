@@ -533,3 +533,43 @@ def test_11_every_page_in_both_languages_only_local_assets(browser, console) -> 
         assert page.get_attribute("html", "lang") == ("en" if lang == "zh" else "zh-CN")
         watch.check()
         context.close()
+
+
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"  # axe-core 4.14.1 from the npm registry (MPL-2.0), test-only
+
+
+def test_12_accessibility_axe_wcag_aa(browser, console) -> None:
+    """axe-core (WCAG 2 A/AA rules) on every page and on the check result and an A/B dashboard: no serious
+    or critical violations. CSP is bypassed only in this test, to inject axe itself."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(console["base"] + "/")
+    page.fill("#key", console["keys"]["admin"])
+    page.click("form[action='/ui/login'] button")
+    page.wait_for_url("**/ui/catalog")
+
+    def audit(label: str) -> list:
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations"
+                              ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+                              ".map(v => [v.id, v.nodes.length, v.nodes[0].target.join(' ')]))")
+        return [(label, *v) for v in found]
+
+    problems = []
+    for path in ("/ui/catalog", "/ui/search", "/ui/write", "/ui/check", "/ui/live", "/ui/media", "/ui/experiments",
+                 "/ui/service", "/ui/settings", "/ui/product/D0004"):
+        page.goto(console["base"] + path)
+        problems += audit(path)
+    page.goto(console["base"] + "/ui/check")
+    page.fill("#text", "全网第一的美白面膜，最好用")
+    page.click("#check-form button[type=submit]")
+    page.wait_for_selector("#check-result")
+    problems += audit("check result")
+    page.goto(console["base"] + "/ui/experiments")
+    link = page.locator("#experiments a").first
+    if link.count():
+        link.click()
+        page.wait_for_selector("#arms")
+        problems += audit("experiment dashboard")
+    context.close()
+    assert not problems, problems
