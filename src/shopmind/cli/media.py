@@ -33,11 +33,6 @@ def _product_image_store(product_id: str):
     return product, path, store
 
 
-def _product_and_image(product_id: str):
-    product, path, _ = _product_image_store(product_id)
-    return product, path
-
-
 def redact(
     image: Path = typer.Argument(..., help="Image to redact (never modified)."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the blurred copy (.png/.jpg/.webp)."),
