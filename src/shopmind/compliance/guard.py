@@ -6,9 +6,12 @@ single decision: it checks the text with the 广告法 engine *and* against the 
 colour the facts or the photo contradict is not "clean"), and in rewrite mode returns a text that is
 publishable, or says plainly that nothing is (`passed=False`, `text=""`).
 
-Rewrites never add a claim. The engine's rule rewrite is accepted only when every word it adds is a
+Rewrites never add a claim. Fact contradictions are fixed first (the colour word cut, an invented
+price's clause dropped). The engine's rule rewrite is accepted only when every word it adds is a
 neutral connector (很, 十分, "very" …) or already in the original or the product facts; otherwise the
-violating span is simply removed, and if a violation still survives its clause is dropped.
+violating span is cut (a claim — disease, efficacy, endorsement — loses its clause), and of two
+claim-free fixes the one keeping more of the merchant's words wins. A violation that still survives
+loses its clause.
 
 Defence in depth against evasion spellings: besides the engine's own view, the text is also checked
 in a "shadow" form (NFKC width folding, zero-width characters and spaces inside CJK words removed,
@@ -39,7 +42,8 @@ _NEUTRAL_EN = {"a", "an", "the", "very", "really", "quite", "and", "is", "are", 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]+|\d+(?:\.\d+)?")
 _CLAUSE_END = "，。；！？,.;!?\n"
-# Traditional → simplified for the characters ad-law terms are made of (opencc does all when installed).
+# Traditional → simplified for the characters ad-law terms are made of (the engine's own normaliser
+# converts everything with OpenCC; this small table keeps the shadow view independent of it).
 _T2S = str.maketrans("國級頂極網價無雙獨絕對質優專醫療藥銷實領導權萬錢臺裡線驗證癒減體濕壓腸胃瘡癬",
                      "国级顶极网价无双独绝对质优专医疗药销实领导权万钱台里线验证愈减体湿压肠胃疮癣")
 # Chinese punctuation stays as written: folding it changes nothing a regulator reads, and leaving it
