@@ -22,6 +22,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scripts", type=int, default=10)
     ap.add_argument("--skip-lipsync", action="store_true")
+    ap.add_argument("--compare-phonemes", action="store_true", help="Only the energy vs phoneme viseme comparison.")
     args = ap.parse_args()
     if not IMAGES.is_dir():
         print(json.dumps({"skipped": f"{IMAGES} not found"}))
@@ -33,6 +34,9 @@ def main() -> int:
     from shopmind.media.fonts import font
 
     out: dict = {}
+    if args.compare_phonemes:
+        print(json.dumps({"phonemes": ev.eval_phonemes(IMAGES, n=args.scripts)}, ensure_ascii=False))
+        return 0
     if not args.skip_lipsync:
         out["lipsync"] = ev.eval_lipsync(IMAGES / "10015.jpg", n=args.scripts)
     out["speed"] = ev.eval_speed(IMAGES / "10015.jpg")

@@ -141,3 +141,29 @@ def video_frames(path: Path, times_s: list[float]) -> list[Image.Image]:
         if i > wanted[-1]:
             break
     return out
+
+
+def eval_phonemes(images_dir: Path, photos: tuple[str, ...] = ("10015", "10056"), n: int = 10) -> dict:
+    """Energy-only vs energy + espeak-ng phonemes on `n` scripts per presenter: r, offset, bilabial closure."""
+    from shopmind.anchor.portrait import load_portrait
+    from shopmind.anchor.studio import render_anchor
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for photo in photos:
+            pic = load_portrait(images_dir / f"{photo}.jpg", consent_text="evaluation render")
+            for use in (False, True):
+                rows = []
+                for script in SCRIPTS[:n]:
+                    r = render_anchor(pic, script, Path(tmp) / "x.mp4", use_phonemes=use,
+                                      persona="xiaomei" if script[0]["lang"] == "zh" else "english_host")
+                    rows.append(r)
+                labials = sum(r.bilabials or 0 for r in rows)
+                closed = sum((r.bilabial_closure_rate or 0) * (r.bilabials or 0) for r in rows)
+                out[f"{photo}/{'phonemes' if use else 'energy'}"] = {
+                    "scripts": len(rows),
+                    "lipsync_correlation_mean": round(float(np.mean([r.lipsync_correlation for r in rows])), 4),
+                    "lipsync_offset_ms_max_abs": float(max(abs(r.lipsync_offset_ms) for r in rows)),
+                    "bilabials": labials, "bilabial_closure_rate": round(closed / labials, 4) if labials else None,
+                }
+    return out
