@@ -331,11 +331,14 @@ def test_jobs_api_ingests_an_upload_in_the_background(home: Path) -> None:
         assert client.post("/jobs/ingest", files={"catalog": ("c.exe", b"x", "text/plain")}).status_code == 422
 
 
-def test_catalog_row_bound_on_upload(home: Path) -> None:
-    client = _client(api_max_catalog_rows=2)
+def test_catalog_row_bound_on_upload(home: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SHOPMIND_API_MAX_CATALOG_ROWS", "2")  # SHOPMIND_* reaches every route's settings
+    get_settings.cache_clear()
+    client = _client()
     csv = "id,title\n" + "".join(f"R{i},t{i}\n" for i in range(5))
-    r = client.post("/jobs/ingest", files={"catalog": ("c.csv", csv.encode(), "text/csv")})
-    assert r.status_code == 413 and r.json()["error"]["detail"]["limit"] == "api_max_catalog_rows"
+    for route in ("/jobs/ingest", "/catalog/ingest"):
+        r = client.post(route, files={"catalog": ("c.csv", csv.encode(), "text/csv")})
+        assert r.status_code == 413 and r.json()["error"]["detail"]["limit"] == "api_max_catalog_rows", route
 
 
 # -------------------------------------------------------------------------------------------------- CLI

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from shopmind.api.errors import ERROR_RESPONSES
-from shopmind.api.limits import check_query_length
+from shopmind.api.limits import check_catalog_rows, check_query_length
 from shopmind.config import get_settings
 from shopmind.domain import IngestReport, Product, ProductTags, SearchResult
 from shopmind.errors import BadInput
@@ -134,6 +134,7 @@ def _ingest_uploads(catalog: UploadFile, suffix: str, images: UploadFile | None,
         (work / "catalog").mkdir()
         cat_path = work / "catalog" / f"catalog{suffix}"
         _save_upload(catalog, cat_path, upload_limit)
+        check_catalog_rows(cat_path, settings)  # api_max_catalog_rows: 413 before any row is read
         img_path = None
         if images is not None:
             img_path = work / "images.tar"

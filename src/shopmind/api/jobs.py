@@ -83,8 +83,7 @@ def _save_upload_sync(src, dest: Path, limit: int) -> int:
 
 
 def _prepare_ingest(catalog: UploadFile, images: UploadFile | None, settings: Settings) -> dict:
-    from shopmind.api.limits import TooLarge
-    from shopmind.ops.catalog import count_catalog_rows
+    from shopmind.api.limits import check_catalog_rows
 
     suffix = Path(catalog.filename or "catalog.csv").suffix.lower()
     if suffix not in CATALOG_SUFFIXES:
@@ -94,10 +93,7 @@ def _prepare_ingest(catalog: UploadFile, images: UploadFile | None, settings: Se
     try:
         cat_path = folder / f"catalog{suffix}"
         _save_upload_sync(catalog.file, cat_path, settings.api_max_upload_bytes)
-        rows = count_catalog_rows(cat_path)
-        if rows > settings.api_max_catalog_rows:
-            raise TooLarge(f"catalog has about {rows} rows; at most {settings.api_max_catalog_rows} per upload",
-                           detail={"limit": "api_max_catalog_rows", "max": settings.api_max_catalog_rows, "got": rows})
+        rows = check_catalog_rows(cat_path, settings)
         img_path = None
         if images is not None:
             img_path = folder / "images.tar"

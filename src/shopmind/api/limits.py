@@ -152,6 +152,18 @@ async def json_bounds(request: Request) -> None:
     check_json_bounds(body, app_settings(request))
 
 
+def check_catalog_rows(path, settings: Settings) -> int:
+    """Rows in an uploaded catalog (a line count, so it costs one read of the file); `TooLarge` past
+    `api_max_catalog_rows`."""
+    from shopmind.ops.catalog import count_catalog_rows
+
+    rows = count_catalog_rows(path)
+    if rows > settings.api_max_catalog_rows:
+        raise TooLarge(f"catalog has about {rows} rows; at most {settings.api_max_catalog_rows} per upload",
+                       detail={"limit": "api_max_catalog_rows", "max": settings.api_max_catalog_rows, "got": rows})
+    return rows
+
+
 def check_query_length(text: str | None) -> str | None:
     """Field validator helper: a search query longer than `api_max_query_chars` is bad input (422)."""
     limit = get_settings().api_max_query_chars
