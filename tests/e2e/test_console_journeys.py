@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import statistics
 import time
@@ -140,7 +141,8 @@ def test_01_sign_in(browser, console) -> None:
 def test_02_catalog_upload_progress_and_grid(browser, console, tmp_path) -> None:
     context, page, watch = _page(browser, console)
     # Browse: server-side pages of 48, tags on each card, a hostile title shown as text.
-    assert "52" in page.inner_text("#count")
+    total = int(re.search(r"\d+", page.inner_text("#count")).group())
+    assert total >= 52  # 51 demo rows + the hostile title (more when this journey ran before on a reused server)
     assert page.locator(".product").count() == 48
     xss = page.locator(".product[data-id='X-XSS'] .title")
     if xss.count() == 0:
@@ -155,7 +157,7 @@ def test_02_catalog_upload_progress_and_grid(browser, console, tmp_path) -> None
     console["figures"]["catalog_fcp_ms_demo"] = round(fcp[0], 1) if fcp else None
     page.click("a[rel=next]")
     page.wait_for_selector(".product[data-id='X-XSS']")
-    assert page.locator(".product").count() == 4 and page.locator("a[rel=prev]").count() == 1
+    assert page.locator(".product").count() == total - 48 and page.locator("a[rel=prev]").count() == 1
     page.fill("input[name=q]", "连衣裙")
     page.press("input[name=q]", "Enter")
     page.wait_for_url("**/ui/catalog?*q=*")  # htmx pushes the filtered URL after the swap

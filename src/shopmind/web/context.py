@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shopmind.api.auth import required_role
-from shopmind.config import get_settings
 from shopmind.web.i18n import pick_lang, translator
 from shopmind.web.session import COOKIE, TTL_S, Session, SessionStore, allows, csrf_ok, is_loopback
 
@@ -41,7 +40,9 @@ NAV = (("catalog", "/ui/catalog", "read"), ("search", "/ui/search", "read"), ("w
 def sessions(request: Request) -> SessionStore:
     store = getattr(request.app.state, "console_sessions", None)
     if store is None:
-        store = request.app.state.console_sessions = SessionStore(get_settings().home)
+        from shopmind.api.limits import app_settings
+
+        store = request.app.state.console_sessions = SessionStore(app_settings(request).home)
     return store
 
 

@@ -43,6 +43,23 @@ def _store():
     return open_store(get_settings())
 
 
+def _jobs(request: Request):
+    """The job table of this app's home (the one its runner works on)."""
+    from shopmind.api.limits import app_settings
+    from shopmind.ops.jobs import JobStore
+
+    return JobStore.for_home(app_settings(request).home)
+
+
+def _submit(request: Request, kind: str, params: dict):
+    """Queue a job and wake the app's runner: what `POST /jobs/{kind}` does."""
+    job = _jobs(request).create(kind, params)
+    runner = getattr(request.app.state, "job_runner", None)
+    if runner is not None:
+        runner.wake()
+    return job
+
+
 def _fail(ctx: Ctx, exc: Exception, status_code: int | None = None) -> Response:
     """An error box in place of the result: the typed error's message, never a traceback."""
     if isinstance(exc, ShopmindError):
@@ -153,9 +170,7 @@ def catalog_page(request: Request, category: str = "", q: str = "", after: str |
     except ShopmindError as exc:
         return _fail(ctx, exc)
     tags = {p.id: store.get_tags(p.id) for p in pg.products}
-    from shopmind.ops.jobs import JobStore
-
-    jobs = JobStore.for_home(get_settings().home).list(limit=8)
+    jobs = _jobs(request).list(limit=8)
     values = dict(page=pg, tags=tags, categories=browse.categories(store), category=category, q=q, min_price=min_price,
                   max_price=max_price, jobs=jobs)
     if request.headers.get("hx-target") == "grid":
@@ -195,7 +210,7 @@ async def catalog_upload(request: Request) -> Response:
     """Queue an ingest job (the same one as `POST /jobs/ingest`), with tag (and fit) to follow it."""
     form = await request.form()
     ctx = guard(request, api_role("POST", "/jobs/ingest"), form=form)
-    from shopmind.api.jobs import _prepare_ingest, _submit
+    from shopmind.api.jobs import _prepare_ingest
     from shopmind.api.limits import app_settings
 
     try:
@@ -222,10 +237,8 @@ async def catalog_upload(request: Request) -> Response:
 def job_status(request: Request, job_id: str, chain: str = "") -> Response:
     """The job card (htmx polls it each second while it runs); a finished step queues the next in the chain."""
     ctx = guard(request, api_role("GET", "/jobs/x"))
-    from shopmind.api.jobs import _jobs, _submit
-
     try:
-        job = _jobs().get(job_id)
+        job = _jobs(request).get(job_id)
     except NotFound as exc:
         return _fail(ctx, exc)
     steps = [s for s in chain.split(",") if s in ("ingest", "tag", "fit")]
@@ -247,10 +260,8 @@ def job_status(request: Request, job_id: str, chain: str = "") -> Response:
 async def job_cancel(request: Request, job_id: str) -> Response:
     form = await request.form()
     ctx = guard(request, api_role("POST", "/jobs/x/cancel"), form=form)
-    from shopmind.api.jobs import _jobs
-
     try:
-        job = _jobs().request_cancel(job_id)
+        job = _jobs(request).request_cancel(job_id)
     except ShopmindError as exc:
         return _fail(ctx, exc)
     return ctx.render("_job.html", job=job, chain=[job.kind])
