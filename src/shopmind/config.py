@@ -1,7 +1,10 @@
 """Settings: where data lives and which backend serves each need.
 
-Read from `SHOPMIND_*` environment variables, then an optional YAML file
-(`$SHOPMIND_HOME/config.yaml` or `SHOPMIND_CONFIG`), then defaults that work offline.
+One pydantic-settings model, sources in priority order: explicit keyword arguments >
+`SHOPMIND_*` environment variables > the YAML file (`$SHOPMIND_HOME/config.yaml`, or the file named
+by `SHOPMIND_CONFIG`) > defaults that work offline. No other module reads `SHOPMIND_*` itself:
+every tunable (thread counts, font override, cache folders) is a field here, so `config show`
+lists everything that can change behaviour.
 """
 
 from __future__ import annotations
@@ -12,13 +15,44 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+_ENV_PREFIX = "SHOPMIND_"
 
 
-class Settings(BaseModel):
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """`config.yaml` of the data home the higher-priority sources point at (or `SHOPMIND_CONFIG`)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource,
+                 env: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._init, self._env = init, env
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        upper = {**self._env(), **self._init()}
+        path = config_file_path(upper.get("home"), upper.get("config"))
+        if not path.is_file():
+            return {}
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+        loaded.pop("home", None)  # the file lives in the home: it cannot move it
+        return loaded
+
+
+class Settings(BaseSettings):
     """Every tunable the layers read. Defaults run offline on a laptop."""
 
-    home: Path = Field(default_factory=lambda: Path(".shopmind").resolve())
+    model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX, env_ignore_empty=True, extra="ignore",
+                                      validate_default=True)
+
+    home: Path = Field(default_factory=lambda: Path(".shopmind"))
+    config: Path | None = None  # the YAML file read as a source (default: home/config.yaml)
     models_path: Path | None = None  # share exported models between data dirs (default: home/models)
     image_encoder: str = "efficientnet-lite0"  # or "clip"
     image_precision: Literal["fp32", "int8"] = "fp32"  # int8: static-INT8 EfficientNet-Lite0 (models/quantize.py)
@@ -65,6 +99,25 @@ class Settings(BaseModel):
     ingest_allow_urls: bool = False  # fetch http(s) image URLs named in a catalog
     ingest_allow_private_urls: bool = False  # … including private/loopback/link-local addresses (SSRF guard off)
     ingest_url_timeout: float = 10.0  # seconds per image URL
+    # Process tunables that modules used to read from the environment themselves.
+    ocr_threads: int = 0  # RapidOCR intra-op threads (0 = min(2, cores))
+    llm_threads: int = 0  # llama.cpp threads (0 = min(2, cores))
+    font: Path | None = None  # a CJK font file to draw posters/subtitles with (default: first system one)
+    e5_cache: Path | None = None  # folder of cached e5 passage vectors (default: home/cache/e5)
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _YamlFileSource(settings_cls, init_settings, env_settings)
 
     @property
     def db_path(self) -> Path:
@@ -88,33 +141,24 @@ class Settings(BaseModel):
         return self
 
 
-_ENV_PREFIX = "SHOPMIND_"
+def config_file_path(home: Any = None, explicit: Any = None) -> Path:
+    """The YAML settings file: `explicit` (or SHOPMIND_CONFIG), else `<home>/config.yaml`."""
+    explicit = explicit or os.environ.get(_ENV_PREFIX + "CONFIG") or None
+    if explicit:
+        return Path(explicit).expanduser()
+    home = home or os.environ.get(_ENV_PREFIX + "HOME") or ".shopmind"
+    return Path(home).expanduser().resolve() / "config.yaml"
 
 
-def _from_env() -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in Settings.model_fields:
-        raw = os.environ.get(_ENV_PREFIX + name.upper())
-        if raw is not None and raw != "":
-            values[name] = raw
-    return values
+def env_value(name: str) -> str | None:
+    """The raw `SHOPMIND_<NAME>` value (for `config get` to say where a value came from)."""
+    raw = os.environ.get(_ENV_PREFIX + name.upper())
+    return raw if raw else None
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings from YAML file < environment < explicit overrides."""
-    env = _from_env()
-    home = Path(overrides.get("home") or env.get("home") or ".shopmind").expanduser().resolve()
-    config_file = Path(os.environ.get("SHOPMIND_CONFIG", home / "config.yaml"))
-    values: dict[str, Any] = {}
-    if config_file.is_file():
-        loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{config_file}: expected a mapping of settings, got {type(loaded).__name__}")
-        values.update(loaded)
-    values.update(env)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    values["home"] = home
-    return Settings(**values)
+    """Build settings from YAML file < environment < explicit overrides (None overrides are ignored)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,6 @@ Values are validated against `Settings` before the file is written, so a typo ne
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from shopmind.cli.output import emit_json
-from shopmind.config import Settings, get_settings, load_settings
+from shopmind.config import Settings, config_file_path, env_value, get_settings, load_settings
 from shopmind.errors import BadInput
 
 config_app = typer.Typer(help="Read and write persistent settings (config.yaml in the data dir).", no_args_is_help=True)
@@ -26,10 +25,7 @@ _SECRET = ("api_key", "password", "secret", "token")
 
 
 def _config_file() -> Path:
-    explicit = os.environ.get("SHOPMIND_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    return get_settings().home / "config.yaml"
+    return config_file_path(get_settings().home, get_settings().config)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -43,7 +39,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _check_key(key: str) -> str:
     key = key.strip().lower().replace("-", "_")
-    if key not in Settings.model_fields or key == "home":
+    if key not in Settings.model_fields or key in {"home", "config"}:
         raise BadInput(f"unknown setting {key!r}; `shopmind config show` lists them")
     return key
 
@@ -79,7 +75,7 @@ def get_cmd(key: str = typer.Argument(..., help="Setting name.")) -> None:
     """The effective value of KEY (file < environment)."""
     key = _check_key(key)
     value = load_settings().model_dump(mode="json")[key]
-    env = os.environ.get("SHOPMIND_" + key.upper())
+    env = env_value(key)
     emit_json({"key": key, "value": _shown(key, value), "source": "env" if env else ("file" if key in _read(_config_file()) else "default")})
 
 

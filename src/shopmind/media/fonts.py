@@ -7,7 +7,6 @@ is present instead of silently rendering tofu.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,7 +28,9 @@ LATIN_FALLBACKS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "/usr
 @lru_cache(maxsize=1)
 def cjk_font_path() -> Path | None:
     """First CJK font found (`SHOPMIND_FONT` overrides), or None when the system has none."""
-    override = os.environ.get("SHOPMIND_FONT")
+    from shopmind.config import get_settings
+
+    override = str(get_settings().font) if get_settings().font else None
     for cand in ((override,) if override else ()) + CJK_FONT_CANDIDATES:
         if cand and Path(cand).is_file():
             return Path(cand)

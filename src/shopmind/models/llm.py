@@ -67,7 +67,7 @@ class LlamaCppLLM:
         self._path = self._resolve_path(settings, model_path)
         self.name = f"llama-cpp:{self._path.stem}"
         self._n_ctx = n_ctx
-        self._threads = n_threads or int(os.environ.get("SHOPMIND_LLM_THREADS", "0")) or min(2, os.cpu_count() or 1)
+        self._threads = n_threads or int(getattr(settings, "llm_threads", 0) or 0) or min(2, os.cpu_count() or 1)
         self._seed = int(getattr(settings, "seed", 0) or 0)
         self._lock = threading.Lock()
         self._llama: Any = None

@@ -40,7 +40,9 @@ class RapidOCRBackend:
             raise BackendUnavailable(
                 "OCR needs rapidocr_onnxruntime: `pip install --no-deps rapidocr_onnxruntime pyclipper shapely six`"
             ) from exc
-        n = threads or int(os.environ.get("SHOPMIND_OCR_THREADS", "0")) or min(2, os.cpu_count() or 1)
+        from shopmind.config import get_settings
+
+        n = threads or get_settings().ocr_threads or min(2, os.cpu_count() or 1)
         self._engine = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1)
         self._lock = threading.Lock()
 

