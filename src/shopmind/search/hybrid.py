@@ -17,12 +17,13 @@ from PIL import Image
 from shopmind.catalog.store import CatalogStore
 from shopmind.domain import Filter, Product, SearchHit, SearchResult
 from shopmind.errors import BadInput, NotReady
-from shopmind.search.indexer import IMAGE_COLLECTION, TEXT_COLLECTION, image_space_version
+from shopmind.search.indexer import IMAGE_COLLECTION, TEXT_COLLECTION
 from shopmind.search.lexical import LexicalIndex, product_text
 from shopmind.search.text import expand_query, tokenize
 from shopmind.search.vector import open_index
 from shopmind.understand import encoders
-from shopmind.understand.query_image import embed_query_image
+from shopmind.understand.image_space import ImageSpace
+from shopmind.understand.query_image import image_features
 
 RRF_K = 60
 CANDIDATES = 100
@@ -48,8 +49,10 @@ def parse_filter(expr: str) -> Filter:
 class SearchEngine:
     """Serves queries over the indexes built by `search.indexer.build_indexes`."""
 
-    def __init__(self, store: CatalogStore, *, attribute_rerank: bool = True) -> None:
+    def __init__(self, store: CatalogStore, *, attribute_rerank: bool = True,
+                 space: ImageSpace | None = None) -> None:
         self.store = store
+        self.space = space or ImageSpace(store.settings)  # the app's image space when built by `Shopmind`
         self.attribute_rerank = attribute_rerank  # re-rank the image channel by fitted tag agreement
         self.settings = store.settings
         self._lexical: LexicalIndex | None = None
@@ -127,6 +130,7 @@ class SearchEngine:
             allowed = set(restrict_ids) if allowed is None else allowed & set(restrict_ids)
         if allowed is not None and not allowed:
             return SearchResult(query=query, hits=[], took_ms=0.0, backend=self.settings.vector_backend)
+        space = self.space.current()  # one decision for this query: text→image and photo channels agree
         if query and query.strip():
             enc = encoders.text_encoder(self.settings)
             qvec = enc.encode_query(query)
@@ -138,16 +142,8 @@ class SearchEngine:
                     matched_tokens = expand_query(tokenize(query))
                 rankings["text"] = self._vector_search(TEXT_COLLECTION, qvec, filters, allowed, restrict_ids)
             if mode in {"hybrid", "image"}:
-                from shopmind.understand.fitting import load_fitted
-
-                fitted = load_fitted(self.settings)
-                if fitted and fitted.head:
-                    tvec = fitted.head.transform_texts(qvec[None])[0]
-                else:
-                    from shopmind.understand.centring import load_centre
-
-                    centre = load_centre(self.settings)
-                    tvec = centre.queries(qvec) if centre else qvec
+                fitted = space.fitted
+                tvec = space.queries(qvec)
                 ranked = self._vector_search(IMAGE_COLLECTION, tvec, filters, allowed, restrict_ids)
                 if fitted and fitted.taggers and self.attribute_rerank:
                     from shopmind.search.attributes import rerank
@@ -156,7 +152,7 @@ class SearchEngine:
                     matched_attributes = [f"{m.field}={m.value} ({m.confidence:.2f})" for m in attr_matches]
                 rankings["text→image"] = ranked
         if image is not None:
-            ivec = embed_query_image(self.store, image)
+            ivec = space.images(image_features(self.settings, image))[0]
             rankings["image"] = self._vector_search(IMAGE_COLLECTION, ivec, filters, allowed, restrict_ids)
         hits = self._fuse(rankings, k, matched_tokens)
         if matched_attributes:
@@ -166,7 +162,7 @@ class SearchEngine:
                     hit.why += f"; image tags checked for {', '.join(matched_attributes)}"
         return SearchResult(
             query=query, hits=hits, took_ms=round((time.perf_counter() - started) * 1000, 2),
-            backend=f"{self.settings.vector_backend}+bm25 ({image_space_version(self.store)})",
+            backend=f"{self.settings.vector_backend}+bm25 ({space.version})",
         )
 
     def _fuse(self, rankings: dict[str, list[tuple[str, float]]], k: int, tokens: list[str]) -> list[SearchHit]:

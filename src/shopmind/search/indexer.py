@@ -18,8 +18,7 @@ from shopmind.domain import Product
 from shopmind.search.lexical import LexicalIndex, product_text
 from shopmind.search.vector import open_index
 from shopmind.understand import encoders
-from shopmind.understand.centring import fit_centre, load_centre
-from shopmind.understand.fitting import image_inputs, load_fitted
+from shopmind.understand.image_space import ImageSpace
 
 TEXT_COLLECTION = "text"
 IMAGE_COLLECTION = "image"
@@ -40,30 +39,14 @@ def metadata(p: Product) -> dict[str, str | float | None]:
     return meta
 
 
-def image_space_version(store: CatalogStore) -> str:
-    fitted = load_fitted(store.settings)
-    if fitted and fitted.head:
-        return f"fitted:{fitted.version}"
-    centre = load_centre(store.settings)
-    return f"bridge:{centre.version}" if centre else "bridge"
+def image_space_version(store: CatalogStore, space: ImageSpace | None = None) -> str:
+    """Which image space vectors indexed now would be in (see `understand/image_space.py`)."""
+    return (space or ImageSpace(store.settings)).current().version
 
 
-def image_vectors(store: CatalogStore, feats: dict[str, np.ndarray]) -> np.ndarray:
-    """Image vectors in the text space used for search: fitted head if available, else centred bridge."""
-    fitted = load_fitted(store.settings)
-    if fitted and fitted.head:
-        return fitted.head.transform_images(image_inputs(feats))
-    centre = load_centre(store.settings)
-    return centre.images(feats["bridge"]) if centre else feats["bridge"]
-
-
-def _refresh_centre(store: CatalogStore) -> None:
-    """(Re)estimate the zero-shot centring when missing or when the catalog changed size by > 10%."""
-    n = store.conn().execute("SELECT count(*) FROM image_features").fetchone()[0]
-    known = int(store.get_meta("bridge_centre_count") or 0)
-    if load_centre(store.settings) is None or abs(n - known) > 0.1 * max(known, 1):
-        if fit_centre(store) is not None:
-            store.set_meta("bridge_centre_count", str(n))
+def image_vectors(store: CatalogStore, feats: dict[str, np.ndarray], space: ImageSpace | None = None) -> np.ndarray:
+    """Image vectors in the space search uses (fitted head, else centred bridge, else raw bridge)."""
+    return (space or ImageSpace(store.settings)).current().images(feats)
 
 
 def build_indexes(
@@ -72,14 +55,16 @@ def build_indexes(
     progress: Callable[[str, int, int], None] | None = None,
     batch: int = 2000,
     channels: tuple[str, ...] = ("text", "image", "lexical"),
+    space: ImageSpace | None = None,
 ) -> dict:
+    """Bring the channels up to date; `space` is the app's image space (built here when not given)."""
     settings = store.settings
     enc = encoders.text_encoder(settings)
     stats: dict = {}
     if "text" in channels:
         stats.update(_index_text(store, enc, progress))
     if "image" in channels:
-        stats.update(_index_images(store, enc, progress, batch))
+        stats.update(_index_images(store, enc, progress, batch, space or ImageSpace(settings)))
     if "lexical" in channels:
         stats.update(_index_lexical(store))
     return stats
@@ -109,13 +94,11 @@ def _index_text(store: CatalogStore, enc, progress) -> dict:
     return {"text_embedded": len(todo)}
 
 
-def _index_images(store: CatalogStore, enc, progress, batch: int) -> dict:
+def _index_images(store: CatalogStore, enc, progress, batch: int, space: ImageSpace) -> dict:
     settings = store.settings
-    # Image channel: re-project everything when the fitted head changed, else only new products.
-    fitted = load_fitted(settings)
-    if not (fitted and fitted.head):
-        _refresh_centre(store)
-    version = image_space_version(store)
+    # Image channel: re-project everything when the space changed (new fit or centre), else only new products.
+    state = space.prepare(store)
+    version = state.version
     image_index = open_index(settings, IMAGE_COLLECTION, enc.dim)
     feature_ids = [r[0] for r in store.conn().execute("SELECT product_id FROM image_features ORDER BY product_id")]
     done_ids = store.indexed_ids(IMAGE_COLLECTION, version)
@@ -123,7 +106,7 @@ def _index_images(store: CatalogStore, enc, progress, batch: int) -> dict:
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
         got, feats = store.load_features(chunk)
-        vecs = image_vectors(store, feats)
+        vecs = state.images(feats)
         products = store.get_products(got)
         image_index.upsert(got, vecs, [metadata(products[pid]) for pid in got])
         store.mark_indexed(IMAGE_COLLECTION, got, version)
