@@ -63,6 +63,15 @@ def _count_rows(path: Path) -> int:
         return 0
 
 
+def _engine(name: str) -> str:
+    from shopmind.errors import BadInput
+
+    name = name.strip().lower()
+    if name not in ("local", "ray"):
+        raise BadInput(f"--engine must be local or ray, got {name!r}")
+    return name
+
+
 # --------------------------------------------------------------------------------------------------
 def ingest(
     path: Path = typer.Argument(..., help="Catalog file: .csv/.tsv/.jsonl with id, title, [description, price, category, image, …]."),
@@ -72,6 +81,8 @@ def ingest(
     map_: list[str] = typer.Option([], "--map", help="FIELD=path.in.record, repeatable: --map price=price.current --map description=details.text"),
     allow_outside: bool = typer.Option(False, "--allow-outside", help="Let the image column name files outside the catalog's folder and --images."),
     batch_size: int = typer.Option(500, "--batch-size", min=1, max=100_000, help="Rows per committed batch (an interrupted run keeps every finished batch)."),
+    engine: str = typer.Option("local", "--engine", help="local (default) or ray: rows through the one writer, images embedded by a Ray actor pool."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | ray://host:10001 | host:6379 (default: a local 2-CPU Ray)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Import a catalog. Re-running skips what is already in; bad rows/images are reported, never fatal.
@@ -86,6 +97,15 @@ def ingest(
 
     mapping = parse_map_options(map_)
     store = _store()
+    if _engine(engine) == "ray":
+        from shopmind.scale.ray_engine import ray_ingest
+
+        report = ray_ingest(store, path, images=images, address=address, limit=limit, errors_file=errors_file,
+                            mapping=mapping, allow_outside=allow_outside, batch_size=batch_size)
+        _print_json(report) if as_json else console.print(
+            f"[green]ingested {report['ingested']}[/] · skipped (already in) {report['skipped_existing']} · "
+            f"rejected rows {report['failed']} · embedded on ray {report['embedded']}")
+        return
     total = _count_rows(path)
     with progress_bar("ingest", total if limit is None else min(total, limit), not as_json) as advance:
         report = ingest_catalog(store, path, images=images, errors_file=errors_file, progress=advance, limit=limit,
@@ -108,13 +128,20 @@ def ingest(
 def tag(
     ocr: bool = typer.Option(False, "--ocr/--no-ocr", help="Also run the (slow, gated) OCR pass."),
     index: bool = typer.Option(True, "--index/--no-index", help="Rebuild the search indexes afterwards."),
+    engine: str = typer.Option("local", "--engine", help="local (default) or ray: images embedded by a Ray actor pool, one writer."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | ray://host:10001 | host:6379 (default: a local 2-CPU Ray)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Understand every product: image embedding, named colours, category/style tags (+ OCR), then index."""
     from shopmind.ops.catalog import tag_catalog
 
     with stage_bars(not as_json) as on_progress:
-        summary = tag_catalog(_store(), ocr=ocr, index=index, progress=on_progress)
+        if _engine(engine) == "ray":
+            from shopmind.scale.ray_engine import ray_tag
+
+            summary = ray_tag(_store(), address=address, ocr=ocr, index=index, progress=on_progress)
+        else:
+            summary = tag_catalog(_store(), ocr=ocr, index=index, progress=on_progress)
     done, errors = summary["embedded"], summary["embed_errors"]
     if as_json:
         _print_json(summary)

@@ -1,0 +1,155 @@
+"""Scale and cost measurements (issue 14); each subcommand prints one JSON object.
+
+    python scripts/bench_scale.py int8 [--n 256] [--batch 32]      # images/s fp32 vs int8 vs raw onnxruntime
+    python scripts/bench_scale.py ray  --catalog CSV --images TAR [--limit N]   # rows/s local path vs Ray
+
+Ratios are measured side by side in one process (rounds interleaved, best round kept) because the
+machine is shared and a number from another run is not comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data"
+
+
+def _fashion_images(n: int):
+    from PIL import Image
+
+    tar = DATA / "fashion" / "images.tar"
+    if not tar.is_file():
+        sys.exit(f"needs {tar} (the shared evaluation data)")
+    out = []
+    with tarfile.open(tar) as t:
+        for m in t:
+            if m.isfile() and m.name.endswith(".jpg"):
+                out.append(Image.open(io.BytesIO(t.extractfile(m).read())).convert("RGB"))
+                if len(out) >= n:
+                    break
+    return out
+
+
+def bench_int8(n: int, batch: int, rounds: int, models_dir: Path | None) -> dict:
+    """Images/s of the encoder's own path (decode excluded, preprocess included) and of a bare
+    `session.run` on the already-preprocessed tensor, for fp32 and int8, same batch."""
+    from shopmind.models.image_efficientnet import EfficientNetLite0, preprocess
+    from shopmind.models.quantize import int8_path
+
+    images = _fashion_images(n)
+    kw = {"models_dir": models_dir} if models_dir else {}
+    encs = {p: EfficientNetLite0(precision=p, **kw) for p in ("fp32", "int8")}
+    t0 = time.perf_counter()
+    for e in encs.values():
+        e._load()
+    load_s = time.perf_counter() - t0
+    tensors = [preprocess(images[i : i + batch]) for i in range(0, n, batch)]
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for p, enc in encs.items():
+            enc.encode(images[:batch])  # warm
+            t = time.perf_counter()
+            for i in range(0, n, batch):
+                enc.encode(images[i : i + batch])
+            best[f"{p}_features"] = max(best.get(f"{p}_features", 0.0), n / (time.perf_counter() - t))
+            sess = enc._load()
+            t = time.perf_counter()
+            for x in tensors:
+                sess.run(["features", "logits"], {"pixels": x})
+            best[f"{p}_raw_ort"] = max(best.get(f"{p}_raw_ort", 0.0), n / (time.perf_counter() - t))
+    feats = {p: np.vstack([e.encode(images[i : i + batch]) for i in range(0, n, batch)]) for p, e in encs.items()}
+    a, b = feats["fp32"], feats["int8"]
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    return {
+        "images": n, "batch": batch, "rounds": rounds, "image_source": "fashion/images.tar (60x80 JPEGs, letterboxed to 224)",
+        "images_per_s": {k: round(v, 1) for k, v in best.items()},
+        "int8_speedup_features": round(best["int8_features"] / best["fp32_features"], 2),
+        "int8_speedup_raw": round(best["int8_raw_ort"] / best["fp32_raw_ort"], 2),
+        "features_vs_raw_ort": {p: round(best[f"{p}_features"] / best[f"{p}_raw_ort"], 3) for p in encs},
+        "fp32_int8_feature_cosine": {"mean": round(float(cos.mean()), 4), "min": round(float(cos.min()), 4)},
+        "model_bytes": {"fp32": encs["fp32"].onnx_path.stat().st_size, "int8": int8_path(encs["fp32"].onnx_path).stat().st_size},
+        "load_or_build_s": round(load_s, 1),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu (shared)",
+    }
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | None) -> dict:
+    """Ingest + embed + tag rows/s: the local path, then the Ray path into a fresh data dir."""
+    from shopmind.catalog.store import open_store
+    from shopmind.config import get_settings, load_settings
+    from shopmind.models import registry
+    from shopmind.scale.ray_engine import ray_ingest, ray_tag
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        models = get_settings().models_dir
+        for engine in ("local", "ray"):
+            registry.clear()
+            settings = load_settings(home=Path(tmp) / engine, models_path=models).ensure_dirs()
+            store = open_store(settings)
+            t = time.perf_counter()
+            if engine == "local":
+                from shopmind.catalog.ingest import ingest_catalog
+                from shopmind.ops.catalog import tag_catalog
+
+                rep = ingest_catalog(store, catalog, images=images, limit=limit)
+                ingested = rep.ingested
+                t_ing = time.perf_counter() - t
+                summ = tag_catalog(store, index=False)
+            else:
+                rep = ray_ingest(store, catalog, images=images, limit=limit, address=address)
+                ingested = rep["ingested"]
+                t_ing = time.perf_counter() - t
+                summ = ray_tag(store, address=address, index=False)
+            total = time.perf_counter() - t
+            results[engine] = {"rows": ingested, "ingest_s": round(t_ing, 2), "ingest_and_tag_s": round(total, 2),
+                               "rows_per_s": round(ingested / total, 2) if total else None, "embedded": summ["embedded"],
+                               "tagged": summ["tagged"]}
+    results["ray_overhead"] = round(results["ray"]["ingest_and_tag_s"] / results["local"]["ingest_and_tag_s"] - 1, 3)
+    results["peak_rss_mb_driver"] = round(_rss_mb(), 1)
+    results["catalog"] = str(catalog)
+    results["machine"] = f"{platform.machine()} {os.cpu_count()} cpu (shared)"
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("int8")
+    a.add_argument("--n", type=int, default=256)
+    a.add_argument("--batch", type=int, default=32)
+    a.add_argument("--rounds", type=int, default=3)
+    a.add_argument("--models-dir", type=Path, default=None)
+    r = sub.add_parser("ray")
+    r.add_argument("--catalog", type=Path, required=True)
+    r.add_argument("--images", type=Path, required=True)
+    r.add_argument("--limit", type=int, default=None)
+    r.add_argument("--address", default=None)
+    args = ap.parse_args()
+    if args.cmd == "int8":
+        res = bench_int8(args.n, args.batch, args.rounds, args.models_dir)
+    else:
+        res = bench_ray(args.catalog, args.images, args.limit, args.address)
+    res["date"] = time.strftime("%Y-%m-%d", time.gmtime())
+    print(json.dumps(res, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Scale-out engines for catalog batch work (Ray) and shared storage helpers."""
