@@ -30,3 +30,20 @@ def test_persona_file_and_errors(tmp_path):
         load_persona(str(bad))
     with pytest.raises(NotFound):
         load_persona("no-such-persona")
+
+
+def test_overlays_are_honest_and_always_marked():
+    import numpy as np
+
+    from shopmind.anchor import layout
+
+    assert layout.countdown_text(75, "zh", deal=True) == "优惠券倒计时 01:15"
+    assert "券" not in layout.countdown_text(75, "zh", deal=False)  # no coupon claimed without a promotion
+    assert layout.countdown_text(5, "en", deal=False) == "Next item in 00:05"
+    frame = np.full((1280, 720, 3), 255, np.uint8)
+    mark = layout.watermark(720)
+    layout.stamp_watermark(frame, mark)
+    h, w = mark.rgba.shape[:2]
+    region = frame[mark.y : mark.y + h, mark.x : mark.x + w]
+    assert mark.x + w <= 720 and mark.y >= 0 and region.min() < 200  # drawn, inside the frame, top right
+    assert (frame[mark.y + h + 5 :] == 255).all()  # nothing else touched
