@@ -7,13 +7,13 @@ replaces one region of the page. Every post carries the session's CSRF token.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
 import tarfile
 import tempfile
 import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -130,7 +130,7 @@ async def login(request: Request) -> Response:
     key = _text(form, "key", 300)
     signed = await run_in_threadpool(sessions(request).sign_in, ctx.session, key)
     if signed is None:
-        time.sleep(0.2)  # a little friction for guessing; keys are 256-bit anyway
+        await asyncio.sleep(0.2)  # a little friction for guessing (keys are 256-bit anyway), off the event loop
         return ctx.render("login.html", status_code=401, error=ctx.t("login.wrong"))
     response = RedirectResponse("/ui/catalog", status_code=303)
     set_session_cookie(response, signed.sid)
@@ -340,37 +340,6 @@ def write_page(request: Request, product_id: str = "") -> Response:
     ctx = guard(request, api_role("GET", "/content/voices"))
     return ctx.render("write.html", product_id=product_id[:200], content_types=CONTENT_TYPES, langs=WRITE_LANGS,
                       voices=_voices(), llm=get_settings().llm)
-
-
-@router.post("/ui/write")
-async def write_run(request: Request) -> Response:
-    """`POST /content/{type}`: the same request builder, backend choice and loop as the API."""
-    form = await request.form()
-    ctx = guard(request, api_role("POST", "/content/title"), form=form)
-    from shopmind.api.generate import ContentBody, _llm, _request
-    from shopmind.errors import BackendUnavailable
-    from shopmind.generate import write
-
-    try:
-        ctype = _text(form, "content_type", 40)
-        if ctype not in CONTENT_TYPES:
-            raise BadInput(f"content type must be one of {', '.join(CONTENT_TYPES)}")
-        body = ContentBody(product_id=_text(form, "product_id", 200) or None, persona=_text(form, "persona", 200) or None,
-                           language=_text(form, "language", 8) or "zh", voice=_text(form, "voice", 64) or None,
-                           category=_text(form, "category", 64) or None)
-        req = _request(ctype, body)
-    except (ShopmindError, ValidationError) as exc:
-        return _fail(ctx, exc)
-    try:
-        llm = await run_in_threadpool(_llm, body.voice)
-        result = await run_in_threadpool(write, req, llm)
-    except BackendUnavailable as exc:
-        return ctx.render("_llm_missing.html", status_code=503, message=exc.message)
-    except (ShopmindError, ValidationError) as exc:
-        return _fail(ctx, exc)
-    instruction = f"{ctype} ({req.language})" + (f" · {req.persona}" if req.persona else "")
-    return ctx.render("_written.html", result=result, marked=highlight(result.text, result.findings, ctx.lang),
-                      product_id=body.product_id, instruction=instruction, content_type=ctype)
 
 
 @router.post("/ui/write/stream")
