@@ -130,8 +130,13 @@ class FaceRig:
         cv2.fillPoly(mask, [np.round((loop - [x0, y0]) * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
         # shrink by ~2 px so the lips' inner edges do not travel with the teeth
         mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+        # only the teeth travel: bright, unsaturated pixels (not the pink inner lip, not the dark gaps)
+        pix = self.image[y0:y1, x0:x1]
+        hsv = cv2.cvtColor(np.ascontiguousarray(pix), cv2.COLOR_RGB2HSV)
+        teeth = ((hsv[..., 2] > 140) & (hsv[..., 1] < 90)).astype(np.uint8) * 255
+        mask = cv2.bitwise_and(mask, cv2.dilate(teeth, np.ones((3, 3), np.uint8)))
         m = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
-        return (int(x0), int(y0)), self.image[y0:y1, x0:x1].astype(np.float32), m
+        return (int(x0), int(y0)), pix.astype(np.float32), m
 
     def displacement(self, pose: Pose) -> np.ndarray:
         """Forward displacement (px) of every control point for `pose` (landmarks, then fixed border)."""
@@ -147,7 +152,7 @@ class FaceRig:
         for idx in CORNERS_OUT + CORNERS_IN:
             side = math.copysign(1.0, lm[idx, 0] - cx)
             d[idx, 0] += side * (-0.10 * pose.rounding + 0.05 * pose.smile) * self.mouth_w
-            d[idx, 1] += 0.45 * jaw - 0.06 * pose.smile * self.mouth_w
+            d[idx, 1] += 0.30 * jaw - 0.06 * pose.smile * self.mouth_w
         # blinks: the upper lid comes down to the lower one
         for (upper, lower, _, _), crease, gap in zip(EYES, CREASES, self._eye_gap):
             d[upper, 1] += pose.blink * gap * 0.85
