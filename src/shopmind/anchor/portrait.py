@@ -93,7 +93,7 @@ def frame_head_and_shoulders(image: Image.Image, face: tuple[float, float, float
     """Crop to the output aspect with the face about a third of the frame wide, eyes in the upper third."""
     W, H = size
     x1, y1, x2, y2 = face
-    fw, fh = x2 - x1, y2 - y1
+    fw = x2 - x1
     cw = max(fw / 0.38, 16.0)
     ch = cw * H / W
     cx = (x1 + x2) / 2
