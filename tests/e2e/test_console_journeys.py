@@ -205,6 +205,23 @@ def test_02_catalog_upload_progress_and_grid(browser, console, tmp_path) -> None
     pwatch.check()
 
 
+def test_02b_a_running_job_can_be_cancelled(browser, console) -> None:
+    """A long fit (1000 epochs) queued through the API shows on the catalog page with live progress; Cancel stops it."""
+    r = httpx.post(console["base"] + "/jobs/fit", json={"epochs": 1000, "tagger_epochs": 1000},
+                   headers={"X-API-Key": console["keys"]["admin"]}, timeout=30)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    context, page, watch = _page(browser, console)
+    card = f"#job-{job_id}"
+    page.wait_for_selector(card)
+    page.click(f"{card} button")
+    page.wait_for_selector(f"{card}[data-status=cancelled]", timeout=120_000)
+    assert httpx.get(f"{console['base']}/jobs/{job_id}", headers={"X-API-Key": console["keys"]["read"]},
+                     timeout=30).json()["status"] == "cancelled"
+    watch.check()
+    context.close()
+
+
 def test_03_search_text_photo_and_product(browser, console) -> None:
     context, page, watch = _page(browser, console)
     page.goto(console["base"] + "/ui/search")
