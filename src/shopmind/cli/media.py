@@ -186,6 +186,7 @@ def eval_media(
     faces_limit: Optional[int] = typer.Option(None, help="Only the first N photos."),
     anchor_scripts: int = typer.Option(3, help="Anchor renders to measure lip-sync on (0: skip; 10 for the full figure)."),
     tryon: bool = typer.Option(True, "--tryon/--no-tryon", help="Measure try-on keypoint error on a 3x3 grid."),
+    video_seconds: float = typer.Option(10.0, "--video-seconds", min=0, max=120, help="Length of the 1080x1920 speed render (0: skip)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Redaction evaluation: planted-PII recall on synthetic labels, face detections on model photos;
@@ -196,6 +197,10 @@ def eval_media(
     folder = faces_dir or Path.cwd().parent / "shared" / "data" / "fashion100" / "images"
     obj["faces"] = eval_faces(folder, faces_limit) if folder.is_dir() else {"skipped": f"{folder} not found"}
     obj.update(eval_studio(folder, anchor_scripts=anchor_scripts, tryon=tryon))
+    if video_seconds >= 1:  # `video_x_realtime`: seconds of 1080x1920 video per second of rendering
+        from shopmind.media.evaluate import eval_video_speed
+
+        obj.update(eval_video_speed(folder, seconds=video_seconds))
     _emit(obj, as_json, json.dumps(obj, ensure_ascii=False, indent=1))
 
 

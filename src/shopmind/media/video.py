@@ -34,6 +34,9 @@ from shopmind.media.tts import MAX_LINE_CHARS, LineTiming, ScriptLine, synthesiz
 
 VideoFormat = Literal["vertical", "square"]
 FORMATS: dict[str, tuple[int, int]] = {"vertical": (1080, 1920), "square": (1080, 1080)}
+# x264 speed presets. "ultrafast" is the default: x264 encoding was half the render time at
+# 1080x1920 on 2 cores; it costs file size (about 2x at the same CRF), not visible quality.
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 
 
 class VideoProbe(BaseModel):
@@ -206,6 +209,7 @@ def render_video(
     copy: MediaCopy | None = None,
     variants: list[Image.Image] | None = None,
     probe: bool = True,
+    preset: str = "ultrafast",
 ) -> VideoResult:
     """Render an H.264/AAC MP4 with narration, per-sentence subtitles and several shots.
 
@@ -218,6 +222,8 @@ def render_video(
         raise BadInput("--seconds must be between 1 and 120")
     if not (1 <= fps <= 60):
         raise BadInput("fps must be between 1 and 60")
+    if preset not in X264_PRESETS:
+        raise BadInput(f"unknown x264 preset {preset!r}; choose one of {', '.join(X264_PRESETS)}")
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise BadInput(f"video output must be an .mp4 file, got {out.name!r}")
@@ -279,10 +285,11 @@ def render_video(
         price_from = next((s.start for s in shots if s.kind == "price"), seconds * 0.6)
         cmd = [
             ffmpeg_exe(), "-y", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(fps), "-i", "-",
+            # Frames travel as I420 (half the bytes of RGB; no colour conversion inside ffmpeg).
+            "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-r", str(fps), "-i", "-",
             "-i", narration.wav,
             "-filter_complex", "[1:a]apad[a]", "-map", "0:v", "-map", "[a]",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", preset, "-tune", "stillimage", "-crf", "23", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "128k", "-t", f"{seconds:.3f}", "-movflags", "+faststart", str(out),
         ]
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -317,7 +324,7 @@ def render_video(
                     if timing.start <= t < timing.end + 0.2:
                         _blend(frame, ov, H - ov.shape[0] - int(H * 0.06))
                         break
-                proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+                proc.stdin.write(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
             proc.stdin.close()
         except BrokenPipeError:
             pass
