@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     text_encoder: str = "e5-small"  # or "clip"
     ocr: str = "rapidocr"
     vector_backend: str = "lancedb"  # or "qdrant"
-    vector_uri: str | None = None  # server/cluster URI; None = embedded under home
+    vector_uri: str | None = None  # server/cluster URI (http(s):// Qdrant, s3:// LanceDB); None = embedded under home
+    vector_read_consistency_s: float = 0.0  # s3:// LanceDB replicas: how stale a read may be (0 = check every read)
     clip_model: str | None = None  # local path or hub id for the CLIP backend
     clip_pretrained: str | None = None
     llm: str = "llama-cpp"  # or "openai"

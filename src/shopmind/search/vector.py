@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from datetime import timedelta
 import uuid
 from collections.abc import Sequence
 from typing import Protocol
@@ -62,6 +63,29 @@ def _sql_literal(value: str | float) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
+def _is_object_store(uri: str) -> bool:
+    return uri.split("://", 1)[0].lower() in ("s3", "s3+ddb", "gs", "az", "abfs") if "://" in uri else False
+
+
+def object_store_options() -> dict[str, str]:
+    """LanceDB storage options for S3-compatible stores from the standard AWS variables, plus
+    AWS_ENDPOINT_URL for MinIO/Ceph/moto (plain http allowed only when the endpoint says http)."""
+    opts: dict[str, str] = {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        opts["aws_endpoint"] = endpoint
+        if endpoint.startswith("http://"):
+            opts["allow_http"] = "true"
+    for env, key in (("AWS_ACCESS_KEY_ID", "aws_access_key_id"), ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
+                     ("AWS_SESSION_TOKEN", "aws_session_token")):
+        if os.environ.get(env):
+            opts[key] = os.environ[env]
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        opts["aws_region"] = region
+    return opts
+
+
 class LanceIndex:
     """One LanceDB table per collection: id, vector, price (float) and string metadata columns."""
 
@@ -72,7 +96,13 @@ class LanceIndex:
             raise BackendUnavailable("lancedb is not installed: pip install lancedb") from exc
         self.name, self.dim = name, dim
         uri = settings.vector_uri or str(settings.vectors_dir / "lancedb")
-        self._db = lancedb.connect(uri)
+        kwargs: dict = {}
+        if _is_object_store(uri):
+            # Shared tables (many `serve` replicas, one indexer): every read checks for a newer table
+            # version, and a version is only visible once its manifest is committed, so no torn reads.
+            kwargs["storage_options"] = object_store_options()
+            kwargs["read_consistency_interval"] = timedelta(seconds=settings.vector_read_consistency_s)
+        self._db = lancedb.connect(uri, **kwargs)
         self._lock = threading.Lock()
         self._ann: bool | None = None  # vector index present? (cached by _has_ann)
         self._table = self._open()
