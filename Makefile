@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# torch is pinned to the CPU wheel shipped on this machine type; install it first so the range below is satisfied.
 	$(BIN)/pip install "torch==2.13.0" || $(BIN)/pip install "torch>=2.2,<2.14"
 	$(BIN)/pip install -e ".[torch,clip,vector,dev,tune]"
+	# Ray (scale extra, ~20 s from wheels) and moto's S3 server for the scale tests; they skip if this fails.
+	$(BIN)/pip install -e ".[scale,s3test]" || echo "warning: ray/moto not installed; the Ray and S3 tests will skip"
 	# RapidOCR pins an old opencv; install it without deps next to opencv-python-headless (see GUIDE §2).
 	$(BIN)/pip install --no-deps "rapidocr_onnxruntime>=1.3,<2"
 	$(BIN)/pip install "pyclipper>=1.3,<2" "shapely>=2.0,<3" "six>=1.16"
