@@ -108,6 +108,7 @@ def test_time_budget_stops_cleanly_and_registers(work):
     meta = Trainer(_cfg(work, name="budget", max_steps=10_000, max_minutes=0.001), home=work["home"],
                    progress=False).fit()
     assert meta["status"] == "time_budget" and 1 <= meta["metrics"]["steps"] < 10_000
+    assert meta["metrics"]["eval_loss_last"] is not None  # evaluated where the budget stopped it
     assert (work["home"] / "tune_runs" / "budget" / "checkpoints").is_dir()
 
 

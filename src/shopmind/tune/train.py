@@ -361,7 +361,10 @@ class Trainer:
                 entry["epoch"] = round(state["step"] * self.per_step / len(self.train_set), 4)
                 entry["elapsed_s"] = round(state["train_seconds"], 2)
                 stop_early = False
-                if self.eval_set and (state["step"] % cfg.eval_steps == 0 or state["step"] == self.total_steps):
+                over_budget = budget_s is not None and time.perf_counter() - t0 >= budget_s
+                # also evaluate where a budget stops the run, so the best-weights choice sees its last steps
+                if self.eval_set and (state["step"] % cfg.eval_steps == 0 or state["step"] == self.total_steps
+                                      or over_budget):
                     ev = self.eval_loss()
                     entry["eval_loss"] = ev
                     if state["best_eval"] is None or ev < state["best_eval"] - 1e-6:
@@ -380,7 +383,6 @@ class Trainer:
                                                                  if "eval_loss" in entry else {}))
                 if halt_after_step is not None and state["step"] >= halt_after_step:
                     return {"status": "halted", "step": state["step"]}
-                over_budget = budget_s is not None and time.perf_counter() - t0 >= budget_s
                 if state["step"] % cfg.save_steps == 0 or over_budget or stop_early:
                     self.save_checkpoint(state)
                 if stop_early:
