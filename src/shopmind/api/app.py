@@ -18,6 +18,7 @@ from shopmind import __version__
 from shopmind.api.auth import AuthMiddleware, required_role
 from shopmind.api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from shopmind.api.limits import BodyLimitMiddleware, ThrottleMiddleware, json_bounds
+from shopmind.app import Shopmind
 from shopmind.config import Settings, get_settings
 
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             runner.stop()
+            app.state.shopmind.close()  # the store's connections; a later request would reopen (deps.py)
 
     app = FastAPI(
         title="shopmind",
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.shopmind = Shopmind(settings)  # built once: routes take it with Depends(api.deps.get_shopmind)
     install_error_handlers(app)
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"shopmind.api.{name}").router, responses=COMMON_ERROR_RESPONSES)

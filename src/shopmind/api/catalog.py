@@ -7,11 +7,14 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from shopmind import ops
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.app import Shopmind
 from shopmind.api.limits import check_catalog_rows, check_query_length
 from shopmind.config import get_settings
 from shopmind.domain import IngestReport, Product, ProductTags, SearchResult
@@ -164,11 +167,9 @@ def tag(request: TagRequest) -> TagResponse:
 
 
 @router.post("/search", response_model=SearchResult, tags=["search"])
-def search(request: SearchRequest) -> SearchResult:
+def search(request: SearchRequest, sm: Shopmind = Depends(get_shopmind)) -> SearchResult:
     """Text search (JSON body)."""
-    from shopmind.search.hybrid import SearchEngine, parse_filter
-
-    return SearchEngine(_store()).search(request.query, None, filters=[parse_filter(f) for f in request.filters], k=request.k, mode=request.mode)
+    return ops.search(sm, request.query, None, filters=request.filters, k=request.k, mode=request.mode)
 
 
 @router.post("/search/image", response_model=SearchResult, tags=["search"])
@@ -177,34 +178,30 @@ async def search_image(
     query: str | None = Form(None, description="Optional text to combine with the image"),
     filters: list[str] = Form(default_factory=list),
     k: int = Form(10, ge=1, le=1000),
+    sm: Shopmind = Depends(get_shopmind),
 ) -> SearchResult:
     """Search by image, or image + text (multipart form)."""
     from shopmind.catalog.images import decode_image_bytes
-    from shopmind.search.hybrid import SearchEngine, parse_filter
 
-    settings = get_settings()
+    settings = sm.settings
     if query is not None and len(query) > settings.api_max_query_chars:
         raise BadInput(f"query has {len(query)} characters; at most {settings.api_max_query_chars} (api_max_query_chars)")
     data = await _read_upload(image, settings.max_image_bytes)
 
     def work() -> SearchResult:  # decoding and the encoders are CPU work: keep them off the event loop
         decoded = decode_image_bytes(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
-        return SearchEngine(_store()).search(query, decoded.image, filters=[parse_filter(f) for f in filters], k=k)
+        return ops.search(sm, query, decoded.image, filters=filters, k=k)
 
     return await run_in_threadpool(work)
 
 
 
 @router.get("/products/{product_id}/similar", response_model=SearchResult, tags=["search"])
-def similar(product_id: str, k: int = 10, diversity: float = 0.3) -> SearchResult:
-    from shopmind.search.hybrid import SearchEngine
-
-    return SearchEngine(_store()).similar(product_id, k=k, diversity=diversity)
+def similar(product_id: str, k: int = 10, diversity: float = 0.3, sm: Shopmind = Depends(get_shopmind)) -> SearchResult:
+    return ops.similar(sm, product_id, k=k, diversity=diversity)
 
 
 @router.post("/recommend", response_model=SearchResult, tags=["search"])
-def recommend(request: RecommendRequest) -> SearchResult:
-    from shopmind.search.hybrid import SearchEngine
-
-    return SearchEngine(_store()).recommend(request.history, k=request.k, diversity=request.diversity)
+def recommend(request: RecommendRequest, sm: Shopmind = Depends(get_shopmind)) -> SearchResult:
+    return ops.recommend(sm, request.history, k=request.k, diversity=request.diversity)
 

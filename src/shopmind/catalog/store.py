@@ -113,6 +113,8 @@ class CatalogStore:
         self.settings = settings.ensure_dirs()
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._conns: list[sqlite3.Connection] = []  # every thread's connection, so close() can close them all
+        self._conns_lock = threading.Lock()
         self.conn().executescript(SCHEMA)
 
     # -- connections -------------------------------------------------------------------------
@@ -122,7 +124,20 @@ class CatalogStore:
         if c is None:
             c = connect(self.settings)
             self._local.conn = c
+            with self._conns_lock:
+                self._conns.append(c)
         return c
+
+    def close(self) -> None:
+        """Close every thread's connection (the app object calls this when it closes)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        self._local = threading.local()
+        for c in conns:
+            try:
+                c.close()
+            except sqlite3.ProgrammingError:  # made in another thread that still uses it: leave it to GC
+                pass
 
     # -- products ----------------------------------------------------------------------------
     def row_hashes(self, ids: Iterable[str]) -> dict[str, str]:
@@ -433,8 +448,18 @@ class CatalogStore:
             self.conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
 
 
+# The stores open in this process, by home. The `Shopmind` app object owns its store's lifetime
+# (`close_store` on close); this map lets older callers that only hold settings find the same store.
 _STORES: dict[Path, CatalogStore] = {}
 _STORES_LOCK = threading.Lock()
+
+
+def close_store(settings: Settings) -> None:
+    """Close and forget the store of `settings.home` (a later open_store reopens it)."""
+    with _STORES_LOCK:
+        store = _STORES.pop(settings.home, None)
+    if store is not None:
+        store.close()
 
 
 def open_store(settings: Settings | None = None) -> CatalogStore:
