@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from fastapi import FastAPI
@@ -27,11 +26,6 @@ PRODUCTS = [
     {"id": "1", "title": "Running Shoes", "price": 499, "attributes": {"material": "mesh"}},
     {"id": "2", "title": "纯棉T恤", "price": 129.9, "attributes": {"面料": "棉"}},
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_compliance(monkeypatch):
-    monkeypatch.setitem(sys.modules, "shopmind.compliance", None)
 
 
 @pytest.fixture
