@@ -37,6 +37,7 @@ class Shopmind:
         self._lock = threading.RLock()
         self._store: CatalogStore | None = None
         self._search: SearchEngine | None = None
+        self._owns_store = False  # close only a store this app opened (older callers may share one)
         self._closed = False
 
     @classmethod
@@ -62,8 +63,9 @@ class Shopmind:
 
                 raise NotReady("this Shopmind app has been closed; open a new one")
             if self._store is None:
-                from shopmind.catalog.store import open_store
+                from shopmind.catalog.store import is_open, open_store
 
+                self._owns_store = not is_open(self.settings)
                 self._store = open_store(self.settings)
             return self._store
 
@@ -128,11 +130,11 @@ class Shopmind:
                 return
             self._closed = True
             self._search = None
-            if self._store is not None:
+            if self._store is not None and self._owns_store:
                 from shopmind.catalog.store import close_store
 
                 close_store(self.settings)
-                self._store = None
+            self._store = None
 
     @property
     def closed(self) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -28,8 +29,10 @@ CATALOG_SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".json"}
 def start_runner(settings: Settings) -> JobRunner:
     """The runner for this server: re-queues interrupted jobs, then works through the queue."""
     from shopmind.ops.catalog import catalog_job_kinds
+    from shopmind.ops.media import media_job_kinds
 
-    return JobRunner(JobStore.for_home(settings.home), catalog_job_kinds(), workers=settings.jobs_workers).start()
+    kinds = {**catalog_job_kinds(), **media_job_kinds()}
+    return JobRunner(JobStore.for_home(settings.home), kinds, workers=settings.jobs_workers).start()
 
 
 def _jobs(request: Request) -> JobStore:
@@ -68,6 +71,20 @@ class FitJob(BaseModel):
 
 class IndexJob(BaseModel):
     pass
+
+
+class VideoJob(BaseModel):
+    product_id: str = Field(..., min_length=1, max_length=200)
+    fmt: Literal["vertical", "square"] = "vertical"
+    seconds: float | None = Field(None, gt=0, le=120, description="Default: as long as the narration.")
+    fps: int = Field(25, ge=1, le=60)
+    headline: str | None = Field(None, max_length=200, description="Override the headline (still guarded).")
+    points: list[str] | None = Field(None, max_length=8, description="Selling points (still guarded).")
+    copy_source: Literal["auto", "write", "template"] = Field("auto", alias="copy")
+    language: Literal["zh", "en"] | None = None
+    strict: bool = Field(False, description="Refuse (result.refused, no file) instead of rewriting violating copy.")
+
+    model_config = {"populate_by_name": True}
 
 
 def _save_upload_sync(src, dest: Path, limit: int) -> int:
@@ -142,6 +159,31 @@ def fit_job(request: Request, body: FitJob) -> Job:
 def index_job(request: Request, body: IndexJob | None = None) -> Job:
     """Queue an (incremental) rebuild of the search indexes."""
     return _submit(request, "index", {})
+
+
+@router.post("/video", response_model=Job, status_code=202)
+def video_job(request: Request, body: VideoJob) -> Job:
+    """Queue a narrated product video; fetch the MP4 with `GET /jobs/{id}/file` once done."""
+    params = body.model_dump(by_alias=False)
+    params["copy"] = params.pop("copy_source")
+    return _submit(request, "video", params)
+
+
+@router.get("/{job_id}/file", response_class=FileResponse,
+            responses={200: {"content": {"video/mp4": {}}, "description": "The job's output file."}})
+def job_file(request: Request, job_id: str) -> FileResponse:
+    """The file a finished job produced (a video); 404 while it has none."""
+    from shopmind.api.limits import app_settings
+    from shopmind.errors import NotFound
+    from shopmind.ops.media import outputs_dir
+
+    job = _jobs(request).get(job_id)
+    name = (job.result or {}).get("file") if job.status == "done" else None
+    path = outputs_dir(app_settings(request)) / str(name or "")
+    if not name or path.parent != outputs_dir(app_settings(request)) or not path.is_file():
+        raise NotFound(f"job {job_id!r} has no output file (status {job.status})")
+    return FileResponse(path, media_type="video/mp4" if path.suffix == ".mp4" else "application/octet-stream",
+                        filename=path.name)
 
 
 @router.get("", response_model=list[Job])

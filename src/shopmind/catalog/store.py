@@ -454,6 +454,12 @@ _STORES: dict[Path, CatalogStore] = {}
 _STORES_LOCK = threading.Lock()
 
 
+def is_open(settings: Settings) -> bool:
+    """Whether a store for `settings.home` is open in this process."""
+    with _STORES_LOCK:
+        return settings.home in _STORES
+
+
 def close_store(settings: Settings) -> None:
     """Close and forget the store of `settings.home` (a later open_store reopens it)."""
     with _STORES_LOCK:

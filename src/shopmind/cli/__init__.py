@@ -21,6 +21,15 @@ eval_app = typer.Typer(help="Evaluations that print one JSON object (metrics, da
 app.add_typer(eval_app, name="eval")
 
 
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    # One Shopmind app object per invocation (settings, store, image space, search engine): commands
+    # reach it with `cli.output.current_app()`; it is closed when the command ends.
+    from shopmind.cli.output import current_app
+
+    current_app()
+
+
 # Each area is a module `shopmind.cli.<name>` with `register(app, eval_app)`.
 AREAS = ("catalog", "compliance", "live", "ab", "feedback", "media", "service", "qa", "generate", "server", "keys", "jobs", "anchor", "tune", "config_cmd")
 

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from shopmind.config import get_settings
 
 console = Console(stderr=True)
 out = Console()
@@ -45,10 +44,15 @@ def progress_bar(label: str, total: int, enabled: bool = True):
         yield lambda n=1: bar.advance(task, n)
 
 
-def _store():
-    from shopmind.catalog.store import open_store
+def _app():
+    """This invocation's Shopmind app object (see `cli.output.current_app`)."""
+    from shopmind.cli.output import current_app
 
-    return open_store(get_settings())
+    return current_app()
+
+
+def _store():
+    return _app().store
 
 
 def _print_json(obj) -> None:
@@ -167,10 +171,10 @@ def ocr_cmd(
 
 def index_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """(Re)build the lexical, text and image search indexes (incremental)."""
-    from shopmind.ops.catalog import index_catalog
+    from shopmind import ops
 
     with stage_bars(not as_json) as on_progress:
-        stats = index_catalog(_store(), progress=on_progress)
+        stats = ops.index(_app(), progress=on_progress)
     _print_json(stats) if as_json else console.print(stats)
 
 
@@ -229,9 +233,9 @@ def search(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Hybrid search by text, by image, or both; each hit says why it matched."""
-    from shopmind.search.hybrid import SearchEngine, parse_filter
+    from shopmind import ops
 
-    result = SearchEngine(_store()).search(query, _load_query_image(image), filters=[parse_filter(f) for f in filters], k=k, mode=mode)
+    result = ops.search(_app(), query, _load_query_image(image), filters=filters, k=k, mode=mode)
     _print_hits(result, as_json)
 
 
@@ -242,9 +246,9 @@ def similar(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Products that look and read like PRODUCT_ID."""
-    from shopmind.search.hybrid import SearchEngine
+    from shopmind import ops
 
-    _print_hits(SearchEngine(_store()).similar(product_id, k=k, diversity=diversity), as_json)
+    _print_hits(ops.similar(_app(), product_id, k=k, diversity=diversity), as_json)
 
 
 def recommend(
@@ -255,8 +259,8 @@ def recommend(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recommendations from a browsing history (history items excluded, diversified), or for a scene with reasons."""
+    from shopmind import ops
     from shopmind.errors import BadInput
-    from shopmind.search.hybrid import SearchEngine
 
     if (history is None) == (scene is None):
         raise BadInput("give exactly one of --history ids or --scene beach|office|wedding|gym|rainy|PHOTO")
@@ -271,7 +275,7 @@ def recommend(
                 typer.echo(f"{h.score:.3f}  {h.id}  {h.title}  — {'；'.join(h.reasons_zh)} / {'; '.join(h.reasons_en)}")
         return
     ids = [x.strip() for x in history.split(",") if x.strip()]
-    _print_hits(SearchEngine(_store()).recommend(ids, k=k, diversity=diversity), as_json)
+    _print_hits(ops.recommend(_app(), ids, k=k, diversity=diversity), as_json)
 
 
 def product(

@@ -15,6 +15,26 @@ from shopmind.errors import ShopmindError
 err = Console(stderr=True)
 
 
+def current_app() -> Any:
+    """The `Shopmind` app of this command (built by the root callback, else on first use and
+    kept on the root context so every command of one invocation shares it)."""
+    import click
+
+    from shopmind.app import Shopmind
+    from shopmind.config import get_settings
+
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    sm = getattr(root, "obj", None) if root is not None else None
+    if isinstance(sm, Shopmind) and not sm.closed:
+        return sm
+    sm = Shopmind(get_settings())
+    if root is not None and root.obj is None:
+        root.obj = sm
+        root.call_on_close(sm.close)
+    return sm
+
+
 def emit_json(obj: Any) -> None:
     """Print exactly one JSON object (machine-readable; UTF-8 kept readable)."""
     print(json.dumps(obj, ensure_ascii=False, default=str))

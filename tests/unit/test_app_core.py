@@ -1,0 +1,191 @@
+"""The core: settings sources, the Shopmind app object, the image space and the operations layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+
+# ------------------------------------------------------------------------------------------ settings
+def test_settings_sources_in_priority_order(tmp_path, monkeypatch):
+    from shopmind.config import Settings, load_settings
+
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "config.yaml").write_text(yaml.safe_dump({"seed": 5, "batch_size": 3, "home": "/elsewhere"}))
+    monkeypatch.setenv("SHOPMIND_HOME", str(home))
+    monkeypatch.delenv("SHOPMIND_CONFIG", raising=False)
+    monkeypatch.setenv("SHOPMIND_BATCH_SIZE", "7")
+    s = load_settings()
+    assert s.home == home.resolve()  # the file cannot move the home it lives in
+    assert (s.seed, s.batch_size) == (5, 7)  # file < environment
+    assert load_settings(batch_size=9).batch_size == 9  # environment < explicit
+    monkeypatch.setenv("SHOPMIND_BATCH_SIZE", "")  # empty = unset
+    assert Settings().batch_size == 3
+    other = tmp_path / "other.yaml"
+    other.write_text("seed: 11\n")
+    monkeypatch.setenv("SHOPMIND_CONFIG", str(other))
+    assert Settings().seed == 11
+    (home / "config.yaml").write_text("- not a mapping\n")
+    monkeypatch.delenv("SHOPMIND_CONFIG")
+    with pytest.raises(ValueError, match="expected a mapping"):
+        Settings()
+
+
+def test_no_module_reads_shopmind_env_itself():
+    """Only config.py may look at SHOPMIND_* variables: everything else asks Settings."""
+    import re
+    from pathlib import Path
+
+    import shopmind
+
+    root = Path(shopmind.__file__).parent
+    pattern = re.compile(r"(environ\.get|getenv|environ\[)\(?\s*[\"']SHOPMIND_")
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if p.name != "config.py" and pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+# ---------------------------------------------------------------------------------------- app object
+def test_app_object_lifecycle(home):
+    from shopmind.app import Shopmind
+    from shopmind.catalog.store import is_open, open_store
+    from shopmind.errors import NotReady
+
+    with Shopmind.open(home) as sm:
+        assert not is_open(sm.settings)  # opening touches no disk
+        assert sm.store is open_store(sm.settings)  # older callers share the same store
+        assert sm.search is sm.search  # one engine per app
+        assert sm.search.space is sm.image_space
+        assert sm.settings.home == home.resolve()
+    assert sm.closed and not is_open(sm.settings)
+    with pytest.raises(NotReady):
+        sm.store
+    # An app that found the store already open leaves it open for its other users.
+    shared = open_store(Shopmind.open(home).settings)
+    with Shopmind.open(home) as sm2:
+        assert sm2.store is shared
+    assert is_open(sm2.settings)
+    assert Shopmind.open(home, batch_size=5).settings.batch_size == 5
+
+
+# --------------------------------------------------------------------------------------- image space
+def test_image_space_raw_then_centred(home):
+    from shopmind.understand.image_space import ImageSpace
+
+    space = ImageSpace(_settings())
+    feats = {"bridge": _unit(np.random.default_rng(0).normal(size=(3, 8)))}
+    state = space.current()
+    assert (state.kind, state.version) == ("raw", "bridge")
+    assert np.allclose(state.images(feats), feats["bridge"])
+    path = home / "index" / "bridge_centre.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, image_mean=np.full(8, 0.1, np.float32), query_mean=np.full(8, -0.1, np.float32))
+    state = space.current()
+    assert state.kind == "centred" and state.version.startswith("bridge:")
+    got = state.images(feats)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(got, feats["bridge"])
+    q = feats["bridge"][0]
+    assert state.queries(q).shape == q.shape and state.queries(feats["bridge"]).shape == feats["bridge"].shape
+    from shopmind.search.indexer import image_space_version
+
+    assert image_space_version(_store()) == state.version  # the indexer asks the same object
+
+
+# ----------------------------------------------------------------------------------- operations layer
+def _cli_commands() -> set[str]:
+    from typer.main import get_command
+
+    from shopmind.cli import app
+
+    def walk(cmd, prefix=""):
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, f"{prefix}{name} ")
+        else:
+            yield prefix.strip()
+
+    return set(walk(get_command(app)))
+
+
+def test_every_operation_has_a_cli_command_and_an_api_route(home):
+    from shopmind import ops
+    from shopmind.api.app import create_app
+
+    schema = create_app().openapi()
+    routes = {f"{method.upper()} {path}" for path, item in schema["paths"].items() for method in item}
+    commands = _cli_commands()
+    required = {"ingest", "tag", "ocr", "fit", "index", "search", "similar", "recommend", "check", "write",
+                "poster", "video", "tts", "redact", "triage", "ask", "experiment"}
+    assert required <= set(ops.OPERATIONS)
+    missing_cli = {n: op.cli for n, op in ops.OPERATIONS.items() if op.cli not in commands}
+    missing_api = {n: op.api for n, op in ops.OPERATIONS.items() if op.api not in routes}
+    assert missing_cli == {} and missing_api == {}
+    for name in ops.OPERATIONS:  # the same names in Python
+        assert callable(getattr(ops, name))
+
+
+def test_api_keeps_one_search_engine_and_video_is_a_job(home):
+    from fastapi.testclient import TestClient
+
+    from shopmind.api.app import create_app
+
+    app = create_app()
+    with TestClient(app) as client:
+        first = client.post("/search", json={"query": "红色连衣裙"})
+        assert first.status_code == 409 and first.json()["error"]["code"] == "not_ready"  # nothing indexed yet
+        engine = app.state.shopmind.search
+        client.post("/search", json={"query": "dress"})
+        assert app.state.shopmind.search is engine  # not rebuilt per request
+        job = client.post("/jobs/video", json={"product_id": "NOPE", "fmt": "square"})
+        assert job.status_code == 202 and job.json()["kind"] == "video"
+        job_id = job.json()["id"]
+        import time
+
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            state = client.get(f"/jobs/{job_id}").json()
+            if state["status"] in ("done", "failed", "cancelled"):
+                break
+            time.sleep(0.2)
+        assert state["status"] == "failed" and "NOPE" in (state["error"] or "")
+        missing = client.get(f"/jobs/{job_id}/file")
+        assert missing.status_code == 404
+        bad = client.post("/jobs/video", json={"product_id": "X", "fmt": "cinema"})
+        assert bad.status_code == 422
+    assert app.state.shopmind.closed
+
+
+def test_python_api_runs_operations_on_the_app(home):
+    from shopmind.app import Shopmind
+    from shopmind.errors import NotFound, NotReady
+
+    with Shopmind.open(home) as sm:
+        report = sm.ops.check("全网第一的面霜")
+        assert report.verdict == "violation"
+        with pytest.raises(NotReady):
+            sm.ops.search("dress")
+        with pytest.raises(NotFound):
+            sm.ops.product("NOPE")
+        with pytest.raises(AttributeError, match="no operation"):
+            sm.ops.no_such_thing
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _settings():
+    from shopmind.config import get_settings
+
+    return get_settings()
+
+
+def _store():
+    from shopmind.catalog.store import open_store
+
+    return open_store(_settings())
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
