@@ -60,7 +60,9 @@ class EspeakNG:
     """espeak-ng via subprocess: text on stdin (no shell, no argument injection), WAV to a file."""
 
     name = "espeak-ng"
-    voices = {"zh": "cmn", "en": "en", "ja": "ja"}
+    # Debian's espeak-ng 1.51 `cmn` voice reads its own pinyin tone digits in English ("mai three");
+    # `cmn-latn-pinyin` speaks the same Mandarin phonemes correctly.
+    voices = {"zh": "cmn-latn-pinyin", "en": "en", "ja": "ja"}
 
     def __init__(self, binary: str | None = None, speed: int = 190, **_: object) -> None:
         self.binary = binary or shutil.which("espeak-ng") or shutil.which("espeak")
