@@ -1,4 +1,10 @@
-"""The small interfaces every backend implements. Capabilities depend on these, not on classes."""
+"""The small interfaces every backend implements. Capabilities depend on these, not on classes.
+
+They list what the capabilities really call (checked by `tests/unit/test_backend_conformance.py`,
+which runs every registered backend of a kind through the same shape/dtype/normalisation/
+determinism/empty-batch checks). Optional extras are marked as such: callers test for them with
+`getattr`/`hasattr` and fall back.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +17,34 @@ from PIL import Image
 
 @runtime_checkable
 class ImageEncoder(Protocol):
-    """Pixels -> features. `dim` is the width of `encode`'s rows."""
+    """Pixels -> features. `dim` is the width of `encode`'s rows (float32, one row per image;
+    an empty batch gives a (0, dim) array).
+
+    `features_and_logits` also returns ImageNet logits (None for encoders without a classifier),
+    which the zero-shot bridge turns into text-space vectors. An encoder whose features already
+    live in the text encoder's space (CLIP) sets `shares_text_space = True` and then also has
+    `encode_passages`/`encode_queries`. Optional: `logits_from_features(feats)` rebuilds logits
+    from stored features without decoding images again."""
 
     name: str
     dim: int
 
     def encode(self, images: Sequence[Image.Image]) -> np.ndarray: ...
 
+    def features_and_logits(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray | None]: ...
+
 
 @runtime_checkable
 class TextEncoder(Protocol):
-    """Strings -> L2-normalised vectors; queries and passages may be encoded differently."""
+    """Strings -> L2-normalised float32 vectors; queries and passages may be encoded differently
+    (e5 prefixes them). Batches give (n, dim); an empty batch gives (0, dim)."""
 
     name: str
     dim: int
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def encode_query(self, text: str) -> np.ndarray: ...
 
@@ -44,9 +62,11 @@ class OCR(Protocol):
 
 @runtime_checkable
 class LLM(Protocol):
-    """Chat completion; `stream` yields text pieces as they come."""
+    """Chat completion; `stream` yields text pieces as they come. `last_usage` holds the token
+    counts and timings of the latest call (prompt/completion tokens, seconds, first-token time)."""
 
     name: str
+    last_usage: dict[str, Any]
 
     def complete(self, messages: list[dict[str, str]], **opts: Any) -> str: ...
 
@@ -55,6 +75,8 @@ class LLM(Protocol):
 
 @runtime_checkable
 class FaceDetector(Protocol):
+    """Face boxes [x1, y1, x2, y2] in pixels with a score."""
+
     name: str
 
     def detect(self, image: Image.Image) -> list[tuple[list[float], float]]: ...
@@ -62,6 +84,19 @@ class FaceDetector(Protocol):
 
 @runtime_checkable
 class TTS(Protocol):
+    """Speak `text` into a WAV at `out_path`; returns its duration in seconds."""
+
     name: str
 
     def synthesize(self, text: str, out_path: str, *, lang: str = "zh") -> float: ...
+
+
+# The protocol each registry kind's backends implement (`registry.get` results are typed by these).
+KIND_PROTOCOLS: dict[str, type] = {
+    "image_encoder": ImageEncoder,
+    "text_encoder": TextEncoder,
+    "ocr": OCR,
+    "llm": LLM,
+    "face_detector": FaceDetector,
+    "tts": TTS,
+}

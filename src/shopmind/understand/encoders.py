@@ -6,26 +6,27 @@ import threading
 
 from shopmind.config import Settings
 from shopmind.models import registry
+from shopmind.models.protocols import OCR, ImageEncoder, TextEncoder
 
 _BRIDGES: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
 
 
-def image_encoder(settings: Settings):
+def image_encoder(settings: Settings) -> ImageEncoder:
     return registry.get(
         "image_encoder", settings.image_encoder, cache_key=f"{settings.models_dir}|{settings.image_precision}",
         models_dir=settings.models_dir, settings=settings,
     )
 
 
-def text_encoder(settings: Settings):
+def text_encoder(settings: Settings) -> TextEncoder:
     return registry.get(
         "text_encoder", settings.text_encoder, cache_key=str(settings.models_dir),
         models_dir=settings.models_dir, settings=settings,
     )
 
 
-def ocr_backend(settings: Settings):
+def ocr_backend(settings: Settings) -> OCR:
     return registry.get("ocr", settings.ocr)
 
 
