@@ -5,7 +5,7 @@ This module imports nothing from shopmind, so any layer may import it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -123,6 +123,23 @@ FindingCategory = Literal[
     "image_text_mismatch",
     "other",
 ]
+FINDING_CATEGORIES: tuple[str, ...] = get_args(FindingCategory)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+# A lexicon rule may also say "clean" (a known-harmless term that shields its span) or "skip" (not judged).
+RULE_SEVERITIES: tuple[str, ...] = (*SEVERITIES, "clean", "skip")
+
+
+def check_rule_labels(category: Any, severity: Any = None, *, where: str = "rule") -> None:
+    """Fail at load time when a rule (YAML lexicon entry, plug-in) names a category or severity that
+    `Finding` cannot carry: otherwise the first text it matches would fail validation as a 500."""
+    from shopmind.errors import InvalidExtension
+
+    if category not in FINDING_CATEGORIES:
+        raise InvalidExtension(f"{where}: unknown finding category {category!r}; known: {', '.join(FINDING_CATEGORIES)}",
+                               detail={"category": category, "known": list(FINDING_CATEGORIES)})
+    if severity is not None and severity not in RULE_SEVERITIES:
+        raise InvalidExtension(f"{where}: unknown severity {severity!r}; known: {', '.join(RULE_SEVERITIES)}",
+                               detail={"severity": severity, "known": list(RULE_SEVERITIES)})
 
 
 class Finding(BaseModel):

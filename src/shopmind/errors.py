@@ -41,3 +41,11 @@ class BackendUnavailable(ShopmindError):
 
     code = "backend_unavailable"
     http_status = 503
+
+
+class InvalidExtension(ShopmindError):
+    """A plug-in (a YAML rule file, a registered content type or backend) names something the
+    core does not know; raised when it is loaded, so it never surfaces later as a 500."""
+
+    code = "invalid_extension"
+    http_status = 500

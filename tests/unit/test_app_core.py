@@ -189,3 +189,18 @@ def _store():
 def _unit(x: np.ndarray) -> np.ndarray:
     x = x.astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# -------------------------------------------------------------------------------- extension points
+def test_rule_with_unknown_category_fails_at_load():
+    from shopmind.compliance.lexicon import LANGUAGES, build_ruleset, load_ruleset
+    from shopmind.errors import InvalidExtension
+
+    rule = {"id": "x.made_up", "category": "made_up_category", "severity": "violation", "legal_basis": "-",
+            "terms": ["最好"], "why_zh": "-", "why_en": "-"}
+    with pytest.raises(InvalidExtension, match="made_up_category"):
+        build_ruleset({"language": "zh", "rules": [rule]})
+    with pytest.raises(InvalidExtension, match="severity"):
+        build_ruleset({"language": "zh", "rules": [{**rule, "category": "other", "severity": "fatal"}]})
+    for language in LANGUAGES:  # every packaged rule file passes the same check
+        assert load_ruleset(language).rules

@@ -16,6 +16,7 @@ import ahocorasick
 import yaml
 
 from shopmind.compliance.normalise import normalise_term
+from shopmind.domain import check_rule_labels
 from shopmind.errors import BackendUnavailable
 
 LANGUAGES = ("zh", "en", "ja", "ko", "fr", "de", "es")
@@ -115,6 +116,7 @@ def _parse_rule(entry: dict, language: str) -> Rule:
     missing = [k for k in required if k not in entry]
     if missing:
         raise BackendUnavailable(f"rule {entry.get('id', '?')} lacks {missing}")
+    check_rule_labels(entry["category"], entry["severity"], where=f"rule {entry['id']}")  # fail at load, not per text
     return Rule(
         id=entry["id"], category=entry["category"], severity=entry["severity"], legal_basis=entry["legal_basis"],
         source=entry.get("source", ""), terms=_tuple(entry, "terms"), why_zh=entry["why_zh"], why_en=entry["why_en"],
@@ -129,6 +131,7 @@ def _parse_rule(entry: dict, language: str) -> Rule:
 
 
 def _parse_superlative(entry: dict) -> SuperlativeConfig:
+    check_rule_labels(entry["category"], where=f"superlative rule {entry.get('id', '?')}")
     return SuperlativeConfig(
         id=entry["id"], category=entry["category"], legal_basis=entry["legal_basis"], source=entry.get("source", ""),
         why_zh=entry["why_zh"], why_en=entry["why_en"], borderline_why_zh=entry["borderline_why_zh"],
