@@ -1,7 +1,7 @@
 """Narration: synthesise a script (lines of {text, lang}) into one WAV with per-line timings.
 
 Backends sit behind the `TTS` protocol (`shopmind.models.protocols.TTS`); the default is the
-Debian `espeak-ng` binary run as a subprocess (rule-based, offline, zh `cmn` + en). A neural
+Debian `espeak-ng` binary run as a subprocess (`models/tts_espeak.py`; rule-based, offline). A neural
 voice (e.g. piper, GPL, kept out-of-process) can be plugged in by registering another backend.
 Timings let the video burn subtitles in sync with the voice.
 
@@ -12,8 +12,6 @@ the guard empties is not spoken; the remaining lines keep their original `index`
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 import time
 import wave
@@ -24,7 +22,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from shopmind.errors import BackendUnavailable, BadInput
-from shopmind.models.registry import get, register
+from shopmind.models.registry import get
+from shopmind.models.tts_espeak import EspeakNG, wav_duration  # noqa: F401  (moved; re-exported)
 
 Lang = Literal["zh", "en", "ja"]  # live scripts are written in ja too; espeak-ng has a ja voice
 SAMPLE_RATE = 22050
@@ -53,40 +52,6 @@ class Narration(BaseModel):
     synth_seconds: float
     rtf: float
     backend: str
-
-
-@register("tts", "espeak-ng")
-class EspeakNG:
-    """espeak-ng via subprocess: text on stdin (no shell, no argument injection), WAV to a file."""
-
-    name = "espeak-ng"
-    # Debian's espeak-ng 1.51 `cmn` voice reads its own pinyin tone digits in English ("mai three");
-    # `cmn-latn-pinyin` speaks the same Mandarin phonemes correctly.
-    voices = {"zh": "cmn-latn-pinyin", "en": "en", "ja": "ja"}
-
-    def __init__(self, binary: str | None = None, speed: int = 190, **_: object) -> None:
-        self.binary = binary or shutil.which("espeak-ng") or shutil.which("espeak")
-        if not self.binary:
-            raise BackendUnavailable("TTS needs espeak-ng (apt-get install espeak-ng)")
-        self.speed = int(speed)
-
-    def synthesize(self, text: str, out_path: str, *, lang: str = "zh") -> float:
-        voice = self.voices.get(lang)
-        if voice is None:
-            raise BadInput(f"unsupported TTS language {lang!r}; use one of {sorted(self.voices)}")
-        cmd = [self.binary, "-v", voice, "-s", str(self.speed), "-b", "1", "-w", out_path, "--stdin"]
-        try:
-            proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=120)
-        except subprocess.TimeoutExpired as exc:
-            raise BackendUnavailable("espeak-ng timed out") from exc
-        if proc.returncode != 0:
-            raise BackendUnavailable(f"espeak-ng failed: {proc.stderr.decode('utf-8', 'replace')[:300]}")
-        return wav_duration(out_path)
-
-
-def wav_duration(path: str | Path) -> float:
-    with wave.open(str(path), "rb") as w:
-        return w.getnframes() / float(w.getframerate())
 
 
 def _read_mono(path: str | Path) -> tuple[np.ndarray, int]:

@@ -64,7 +64,7 @@ _BUILTIN_MODULES = (
     "shopmind.models.ocr",
     "shopmind.models.clip",
     "shopmind.models.llm",
-    "shopmind.media.tts",
+    "shopmind.models.tts_espeak",
     "shopmind.models.faces",
     "shopmind.models.nsfw",
 )
