@@ -283,3 +283,32 @@ def test_merged_gguf_matches_the_adapter(work):
     for text in ("白色上衣", "连衣裙"):
         ids = tok(text, add_special_tokens=False)["input_ids"]
         assert _cpp_greedy(llama, ids, 6) == _hf_greedy(peft_model, ids, 6)[0]
+
+
+def test_cli_run_with_data_name_and_budget(work, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from shopmind.cli.tune import register
+    from shopmind.config import get_settings
+    from tests.unit.cli_app import area_app
+
+    monkeypatch.setenv("SHOPMIND_HOME", str(tmp_path / "run-home"))
+    get_settings.cache_clear()
+    try:
+        cfg = tmp_path / "run.yaml"
+        cfg.write_text(f"name: from-file\nbase_model: {work['base']}\nprompt_style: plain\nbatch_size: 2\n"
+                       "grad_accum: 1\neval_split: 2\nlora_rank: 4\nmax_length: 256\ndatasets: [nowhere.jsonl]\n",
+                       encoding="utf-8")
+        app, runner = area_app(register, typed_errors=True), CliRunner()
+        res = runner.invoke(app, ["tune", "run", str(cfg), "--data", str(work["sft"]), "--name", "cli-voice",
+                                  "--max-minutes", "5", "--max-steps", "2", "--quiet"])
+        assert res.exit_code == 0, res.output
+        meta = json.loads(res.stdout)
+        assert meta["name"] == "cli-voice" and meta["config"]["max_minutes"] == 5 and meta["metrics"]["steps"] == 2
+        assert meta["config"]["datasets"] == [str(work["sft"].resolve())]
+        listed = json.loads(runner.invoke(app, ["tune", "list", "--json"]).stdout)
+        assert [a["name"] for a in listed["adapters"]] == ["cli-voice"]
+        bad = runner.invoke(app, ["tune", "run", str(cfg), "--name", "x"])  # the config's own dataset is missing
+        assert bad.exit_code == 2 and "not found" in bad.stderr
+    finally:
+        get_settings.cache_clear()
