@@ -133,3 +133,36 @@ def test_llm_conformance(home, name):
     assert isinstance(llm, LLM)
     assert isinstance(llm.last_usage, dict)
     assert isinstance(llm.name, str) and llm.name
+
+
+@pytest.mark.parametrize("name", _names("vector_index"))
+def test_vector_index_conformance(home, name):
+    from shopmind.config import get_settings
+    from shopmind.domain import Filter
+    from shopmind.models.protocols import VectorIndex
+    from shopmind.search.vector import open_index, reset_open_indexes
+
+    try:
+        index = open_index(get_settings(), f"conf_{name.replace('-', '_')}", 4, backend=name)
+    except (BackendUnavailable, ImportError) as exc:
+        pytest.skip(f"vector backend {name!r} unavailable here: {exc}")
+    try:
+        assert isinstance(index, VectorIndex)
+        vecs = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0.9, 0.1, 0, 0]], np.float32)
+        index.upsert(["a", "b", "c"], vecs, [{"price": 10.0}, {"price": 20.0}, {"price": 30.0}])
+        index.upsert(["a"], vecs[:1], [{"price": 10.0}])  # upsert is idempotent
+        assert index.count() == 3
+        hits = index.search(np.array([1, 0, 0, 0], np.float32), 2)
+        assert [h[0] for h in hits] == ["a", "c"] and hits[0][1] >= hits[1][1]
+        assert index.search(np.array([1, 0, 0, 0], np.float32), 3) == index.search(np.array([1, 0, 0, 0], np.float32), 3)
+        assert index.search(vecs[0], 5, restrict_ids=[]) == []
+        assert [h[0] for h in index.search(vecs[0], 5, restrict_ids=["b"])] == ["b"]
+        cheap = [Filter(field="price", op=">", value=15.0)]
+        if index.can_filter(cheap):
+            assert {h[0] for h in index.search(vecs[0], 5, cheap)} == {"b", "c"}
+        got = index.get_vectors(["b", "zzz"])
+        assert set(got) == {"b"} and np.allclose(got["b"], vecs[1], atol=1e-5)
+        index.delete(["c"])
+        assert index.count() == 2
+    finally:
+        reset_open_indexes()

@@ -91,6 +91,30 @@ class TTS(Protocol):
     def synthesize(self, text: str, out_path: str, *, lang: str = "zh") -> float: ...
 
 
+@runtime_checkable
+class VectorIndex(Protocol):
+    """One collection of L2-normalised vectors keyed by product id, with filterable metadata.
+    Backends register as kind "vector_index" (LanceDB, Qdrant in `search/vector.py`)."""
+
+    name: str
+    dim: int
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadata: Sequence[dict] | None = None) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def can_filter(self, filters: Sequence[Any]) -> bool: ...
+
+    def search(self, vector: np.ndarray, k: int, filters: Sequence[Any] | None = None,
+               restrict_ids: Sequence[str] | None = None) -> list[tuple[str, float]]: ...
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def build_ann(self, force: bool = False) -> bool: ...
+
+
 # The protocol each registry kind's backends implement (`registry.get` results are typed by these).
 KIND_PROTOCOLS: dict[str, type] = {
     "image_encoder": ImageEncoder,
@@ -99,4 +123,5 @@ KIND_PROTOCOLS: dict[str, type] = {
     "llm": LLM,
     "face_detector": FaceDetector,
     "tts": TTS,
+    "vector_index": VectorIndex,
 }

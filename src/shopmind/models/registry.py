@@ -35,6 +35,16 @@ def available(kind: str) -> list[str]:
     return sorted(name for k, name in _FACTORIES if k == kind)
 
 
+def factory(kind: str, name: str) -> Callable[..., Any]:
+    """The registered factory itself, for kinds whose instances the caller caches per use
+    (a vector index per collection), rather than one instance per process."""
+    _import_builtin_backends()
+    found = _FACTORIES.get((kind, name))
+    if found is None:
+        raise BackendUnavailable(f"no {kind} backend named {name!r}; available: {', '.join(available(kind)) or 'none'}")
+    return found
+
+
 def get(kind: str, name: str, *, cache_key: str = "", **kwargs: Any) -> Any:
     """The single instance of backend `name` for `kind` (created on first use)."""
     _import_builtin_backends()
@@ -67,6 +77,7 @@ _BUILTIN_MODULES = (
     "shopmind.models.tts_espeak",
     "shopmind.models.faces",
     "shopmind.models.nsfw",
+    "shopmind.search.vector",  # vector_index backends (LanceDB, Qdrant): imported by name, no import-time coupling
 )
 _imported = False
 

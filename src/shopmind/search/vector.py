@@ -17,30 +17,20 @@ import threading
 from datetime import timedelta
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 
 from shopmind.config import Settings
 from shopmind.domain import Filter
 from shopmind.errors import BackendUnavailable, BadInput
+from shopmind.models.protocols import VectorIndex
+from shopmind.models.registry import available, factory, register
 
 ANN_MIN_ROWS = 100_000  # below this an exact scan is fast (~10 ms) and exact
 _SAFE = re.compile(r"[^0-9A-Za-z_]")
 
 
-class VectorIndex(Protocol):
-    name: str
-    dim: int
-
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadata: Sequence[dict] | None = None) -> None: ...
-    def delete(self, ids: Sequence[str]) -> None: ...
-    def count(self) -> int: ...
-    def can_filter(self, filters: Sequence[Filter]) -> bool: ...
-    def search(self, vector: np.ndarray, k: int, filters: Sequence[Filter] | None = None,
-               restrict_ids: Sequence[str] | None = None) -> list[tuple[str, float]]: ...
-    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
-    def build_ann(self, force: bool = False) -> bool: ...
+# The contract lives with the other backend protocols; the backends below register under "vector_index".
 
 
 def column_name(field: str) -> str:
@@ -86,6 +76,7 @@ def object_store_options() -> dict[str, str]:
     return opts
 
 
+@register("vector_index", "lancedb")
 class LanceIndex:
     """One LanceDB table per collection: id, vector, price (float) and string metadata columns."""
 
@@ -259,6 +250,7 @@ class LanceIndex:
 
 
 # --------------------------------------------------------------------------------------------------
+@register("vector_index", "qdrant")
 class QdrantIndex:
     """Qdrant collection: embedded local mode by default, server/cluster when `vector_uri` is a URL."""
 
@@ -354,13 +346,13 @@ _OPEN_LOCK = threading.Lock()
 def open_index(settings: Settings, name: str, dim: int, backend: str | None = None) -> VectorIndex:
     """The collection `name` on the configured backend (cached per process, data dir and backend)."""
     backend = backend or settings.vector_backend
-    if backend not in BACKENDS:
-        raise BadInput(f"unknown vector backend {backend!r}; choose one of {sorted(BACKENDS)}")
+    if backend not in available("vector_index"):
+        raise BadInput(f"unknown vector backend {backend!r}; choose one of {available('vector_index')}")
     key = (backend, str(settings.vectors_dir), settings.vector_uri, name, dim)
     with _OPEN_LOCK:
         index = _OPEN.get(key)
         if index is None:
-            index = BACKENDS[backend](settings, name, dim)
+            index = factory("vector_index", backend)(settings, name, dim)
             _OPEN[key] = index
         return index
 
