@@ -204,3 +204,37 @@ def test_rule_with_unknown_category_fails_at_load():
         build_ruleset({"language": "zh", "rules": [{**rule, "category": "other", "severity": "fatal"}]})
     for language in LANGUAGES:  # every packaged rule file passes the same check
         assert load_ruleset(language).rules
+
+
+def test_one_call_declares_a_content_type():
+    from pydantic import BaseModel, ValidationError
+
+    from shopmind.errors import InvalidExtension
+    from shopmind.generate import WriteRequest, register_content_type
+    from shopmind.generate.facts import ProductFacts
+    from shopmind.generate.prompts import build_messages
+    from shopmind.generate.schemas import EXTRA_TEMPLATES, MAX_TOKENS, SCHEMAS
+
+    class Tagline(BaseModel):
+        tagline: str
+
+    template = '{% include "_facts.j2" %}\n\n任务：写一句不超过 12 个字的标语。\n输出格式：{"tagline": "..."}'
+    try:
+        register_content_type("tagline", Tagline, max_tokens=48, template=template)
+        req = WriteRequest(content_type="tagline", attributes="类型#上衣*颜色#白色")
+        assert req.content_type == "tagline" and MAX_TOKENS["tagline"] == 48
+        facts = ProductFacts(source="attributes", title="白色上衣", attributes=[("颜色", "白色")])
+        messages = build_messages("tagline", facts)
+        assert "标语" in messages[-1]["content"] and "白色" in messages[-1]["content"]
+        with pytest.raises(InvalidExtension, match="already registered"):
+            register_content_type("tagline", Tagline, max_tokens=48, template=template)
+        with pytest.raises(InvalidExtension, match="does not parse"):
+            register_content_type("broken", Tagline, max_tokens=48, template="{% if %}")
+        with pytest.raises(InvalidExtension, match="name"):
+            register_content_type("Bad Name", Tagline, max_tokens=48, template=template)
+        with pytest.raises(ValidationError, match="unknown content type"):
+            WriteRequest(content_type="haiku", attributes="类型#上衣")
+    finally:
+        SCHEMAS.pop("tagline", None)
+        MAX_TOKENS.pop("tagline", None)
+        EXTRA_TEMPLATES.pop("tagline.j2", None)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -22,7 +23,6 @@ from shopmind.api.errors import ERROR_RESPONSES
 from shopmind.errors import BadInput, ShopmindError
 from shopmind.generate import WriteRequest, WriteResult, build_facts, write
 from shopmind.generate.languages import normalise_language
-from shopmind.generate.schemas import ContentType
 
 router = APIRouter(prefix="/content", tags=["content"], responses=ERROR_RESPONSES)
 
@@ -113,7 +113,10 @@ def _events(req: WriteRequest, llm) -> Iterator[dict]:
 
 
 @router.post("/{content_type}", response_model=WriteResult)
-def write_content(content_type: ContentType, body: ContentBody,
+def write_content(body: ContentBody,
+                  content_type: str = PathParam(..., max_length=40, examples=["title"],
+                                                description="title, selling_points, description, ad_copy, seo_keywords, "
+                                                            "product_page, or a registered type (unknown: 422)"),
                   stream: Literal["none", "ndjson", "sse"] = Query("none", description="Stream as NDJSON or server-sent events.")):
     """Write `content_type` (title, selling_points, description, ad_copy, seo_keywords, product_page)
     grounded in the product facts; the result carries remaining findings, fact issues and the audit trail."""

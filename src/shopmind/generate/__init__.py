@@ -6,8 +6,8 @@ Public surface: `write(WriteRequest(...)) -> WriteResult`.
 """
 
 from shopmind.generate.loop import build_facts, write
-from shopmind.generate.schemas import SCHEMAS, WriteRequest, WriteResult
+from shopmind.generate.schemas import SCHEMAS, WriteRequest, WriteResult, register_content_type
 
-CONTENT_TYPES = tuple(SCHEMAS)
+CONTENT_TYPES = tuple(SCHEMAS)  # the built-in types; `SCHEMAS` also holds ones registered later
 
-__all__ = ["write", "build_facts", "WriteRequest", "WriteResult", "CONTENT_TYPES"]
+__all__ = ["write", "build_facts", "WriteRequest", "WriteResult", "CONTENT_TYPES", "register_content_type"]

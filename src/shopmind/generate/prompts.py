@@ -22,7 +22,7 @@ from shopmind.errors import BadInput
 from shopmind.generate.factcheck import english_gloss
 from shopmind.generate.facts import ProductFacts
 from shopmind.generate.languages import language_names
-from shopmind.generate.schemas import SCHEMAS
+from shopmind.generate.schemas import EXTRA_TEMPLATES, SCHEMAS
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -47,7 +47,8 @@ def as_data(value: object) -> str:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     # StrictUndefined: a typo in a template fails loudly in tests instead of writing "" into a prompt.
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), undefined=jinja2.StrictUndefined,
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(_TEMPLATES)), jinja2.DictLoader(EXTRA_TEMPLATES)])
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                              autoescape=False, keep_trailing_newline=False)
     env.filters["data"] = as_data
     return env

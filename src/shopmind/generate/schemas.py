@@ -108,6 +108,43 @@ SCHEMAS: dict[str, type[_Content]] = {
 }
 MAX_TOKENS: dict[str, int] = {"title": 64, "selling_points": 220, "description": 256, "ad_copy": 220,
                               "seo_keywords": 128, "product_page": 480}
+# Prompt templates of content types registered at run time (the built-in ones are files in templates/).
+EXTRA_TEMPLATES: dict[str, str] = {}
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+def register_content_type(name: str, schema: type[BaseModel], *, max_tokens: int, template: str) -> None:
+    """Declare a content type in one call: its output schema, its token budget and its prompt template
+    (Jinja2; `{% include "_facts.j2" %}` gives the fenced product facts). Checked here, at
+    registration, so a bad plug-in fails at start rather than on its first request.
+
+    The schema's string fields are what the guard checks and rewrites, like the built-in types'."""
+    import jinja2
+
+    from shopmind.errors import InvalidExtension
+
+    if not _TYPE_NAME.match(name or ""):
+        raise InvalidExtension(f"content type name {name!r}: use 2-40 lowercase letters, digits or _")
+    if name in SCHEMAS:
+        raise InvalidExtension(f"content type {name!r} is already registered")
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel) and schema.model_fields):
+        raise InvalidExtension(f"content type {name!r}: schema must be a pydantic model with at least one field")
+    if not 8 <= int(max_tokens) <= 4096:
+        raise InvalidExtension(f"content type {name!r}: max_tokens must be between 8 and 4096")
+    try:
+        jinja2.Environment().parse(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise InvalidExtension(f"content type {name!r}: template does not parse: {exc}") from None
+    SCHEMAS[name] = schema
+    MAX_TOKENS[name] = int(max_tokens)
+    EXTRA_TEMPLATES[f"{name}.j2"] = template
+
+
+def check_content_type(value: str) -> str:
+    """A registered content type name (BadInput-style ValueError otherwise)."""
+    if value not in SCHEMAS:
+        raise ValueError(f"unknown content type {value!r}; use one of {', '.join(SCHEMAS)}")
+    return value
 
 
 def text_fields(content: BaseModel) -> list[tuple[str, str]]:
@@ -150,7 +187,8 @@ def render_text(content: BaseModel) -> str:
 class WriteRequest(BaseModel):
     """What to write, about which product, for whom, in which language."""
 
-    content_type: ContentType
+    content_type: str = Field(..., description="title, selling_points, description, ad_copy, seo_keywords, "
+                                                "product_page, or a type added with register_content_type")
     product_id: str | None = None
     attributes: str | None = Field(None, description="Free attribute string, e.g. 类型#上衣*材质#牛仔布*颜色#白色")
     selling_points: list[str] = Field(default_factory=list)
@@ -162,6 +200,11 @@ class WriteRequest(BaseModel):
     max_rounds: int = Field(2, ge=0, le=5)
     seed: int | None = None
     temperature: float = Field(0.2, ge=0, le=2)
+
+    @field_validator("content_type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        return check_content_type(v)
 
     @model_validator(mode="after")
     def _one_source(self) -> "WriteRequest":
@@ -185,7 +228,7 @@ class AuditStep(BaseModel):
 class WriteResult(BaseModel):
     """The final content, what still needs a human's eye, and how it got there."""
 
-    content_type: ContentType
+    content_type: str
     language: str
     content: dict[str, Any]
     text: str
