@@ -10,11 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.app import Shopmind
 from shopmind.catalog.images import decode_image_bytes
 from shopmind.config import get_settings
 from shopmind.errors import BadInput
@@ -123,21 +125,19 @@ def media_copy(req: CopyRequest) -> MediaCopy:
 
 
 @router.post("/poster", response_model=PosterResponse, responses=ERROR_RESPONSES)
-def media_poster(req: PosterRequest) -> PosterResponse:
+def media_poster(req: PosterRequest, sm: Shopmind = Depends(get_shopmind)) -> PosterResponse:
     """Render a poster with guarded copy; the JSON result lists what the guard found and fixed."""
-    from shopmind.errors import NotReady
-    from shopmind.media.poster import make_poster
+    from shopmind import ops
 
-    store = _store()
-    product = store.get_product(req.product_id)
-    path = store.image_file(req.product_id)
-    if path is None or not path.is_file():
-        raise NotReady(f"product {req.product_id!r} has no stored image; ingest one first")
-    mc = _copy(req, product, store)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "poster.png"
-        result = make_poster(product, path, out, style=req.style, ratio=req.ratio, copy=mc)
+        got = ops.poster(sm, req.product_id, out, style=req.style, ratio=req.ratio, headline=req.headline,
+                         points=req.points, copy=req.copy_source, language=req.language, strict=req.strict)
+        if got["result"] is None:
+            raise BadInput("the copy does not pass the 广告法/fact guard",
+                           detail={"refused": True, "findings": [f.model_dump(mode="json") for f in got["copy"].findings]})
         png = out.read_bytes()
+    result = got["result"]
     result.out = None
     return PosterResponse(result=result.model_dump(mode="json"), image_png_base64=base64.b64encode(png).decode("ascii"))
 

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from shopmind.errors import BadInput, NotReady
+from shopmind.errors import BadInput
 
 err = Console(stderr=True)
 
@@ -19,18 +19,6 @@ def _emit(obj: dict, as_json: bool, human: str) -> None:
         print(json.dumps(obj, ensure_ascii=False))
     else:
         err.print(human)
-
-
-def _product_image_store(product_id: str):
-    from shopmind.catalog.store import open_store
-    from shopmind.config import get_settings
-
-    store = open_store(get_settings())
-    product = store.get_product(product_id)
-    path = store.image_file(product_id)
-    if path is None or not path.is_file():
-        raise NotReady(f"product {product_id!r} has no stored image; ingest one first")
-    return product, path, store
 
 
 def redact(
@@ -50,13 +38,6 @@ def redact(
     report = redact_file(image, out, faces=faces, text=text, face_threshold=face_threshold, method=method)
     kinds = ", ".join(r.kind for r in report.redactions) or "nothing"
     _emit(report.model_dump(), as_json, f"[green]redacted[/] {len(report.redactions)} region(s) ({kinds}) → {out}")
-
-
-def _copy_for(product, store, *, headline, points, copy, language, strict):
-    from shopmind.media.copy import publishable_copy
-
-    return publishable_copy(product, language=language, headline=headline, points=points or None, copy=copy,
-                            mode="refuse" if strict else "rewrite", store=store)
 
 
 def _refuse(copy, as_json: bool) -> None:
@@ -84,13 +65,14 @@ def poster(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Render an ad poster: photo, guarded headline and selling points (generated or grounded template), price tag."""
-    from shopmind.media.poster import make_poster
+    from shopmind import ops
+    from shopmind.cli.output import current_app
 
-    product, path, store = _product_image_store(product_id)
-    mc = _copy_for(product, store, headline=headline, points=point, copy=copy, language=language, strict=strict)
-    if mc.refused:
-        _refuse(mc, as_json)
-    result = make_poster(product, path, out, style=style, ratio=ratio, copy=mc)
+    got = ops.poster(current_app(), product_id, out, style=style, ratio=ratio, headline=headline, points=point,
+                     copy=copy, language=language, strict=strict)
+    if got["result"] is None:
+        _refuse(got["copy"], as_json)
+    result = got["result"]
     _emit(result.model_dump(), as_json, f"[green]poster[/] {result.width}x{result.height} {style} ({result.copy_source} copy) → {out}")
 
 
@@ -109,16 +91,16 @@ def video(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Render a narrated product video: hero, close-up and price shots, guarded narration, per-sentence subtitles."""
+    from shopmind import ops
     from shopmind.catalog.images import open_image
-    from shopmind.media.video import render_video
+    from shopmind.cli.output import current_app
 
-    product, path, store = _product_image_store(product_id)
-    mc = _copy_for(product, store, headline=headline, points=point, copy=copy, language=language, strict=strict)
-    if mc.refused:
-        _refuse(mc, as_json)
     variants = [open_image(v).image for v in variant or []]
-    result = render_video(product, open_image(path).image, out, fmt=fmt, seconds=seconds, fps=fps, copy=mc,
-                          variants=variants or None)
+    got = ops.video(current_app(), product_id, out, fmt=fmt, seconds=seconds, fps=fps, headline=headline, points=point,
+                    copy=copy, language=language, strict=strict, variants=variants or None)
+    if got["result"] is None:
+        _refuse(got["copy"], as_json)
+    result = got["result"]
     _emit(result.model_dump(), as_json,
           f"[green]video[/] {result.width}x{result.height} {result.seconds}s, {len(result.shots)} shots, in {result.render_seconds}s → {out}")
 
