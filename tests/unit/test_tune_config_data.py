@@ -162,3 +162,23 @@ def test_data_order_is_a_function_of_seed_and_step():
     cosine = _lr_lambda("cosine", 2, 10)
     assert cosine(0) == 0.5 and cosine(1) == 1.0 and cosine(2) == 1.0 and cosine(10) == 0.0
     assert _lr_lambda("linear", 0, 4)(2) == 0.5 and _lr_lambda("constant", 0, 4)(3) == 1.0
+
+
+def test_catalog_approved_copy_is_prompted_with_facts_but_not_the_answer(home):
+    from shopmind.catalog.store import open_store
+    from shopmind.config import get_settings
+    from shopmind.domain import Product
+
+    get_settings.cache_clear()
+    store = open_store(get_settings())
+    store.upsert_products([(Product(id="p1", title="白色牛仔外套", description="简约的白色牛仔外套，后背刺绣，百搭好穿。",
+                                    attributes={"颜色": "白色", "材质": "牛仔布"}), "h1", "test"),
+                           (Product(id="p2", title="无描述商品", attributes={"颜色": "黑色"}), "h2", "test")])
+    examples, report = load_examples(["catalog:approved"], store=store)
+    assert report.formats == {"catalog:approved": "catalog"} and len(examples) == 1  # p2 has no copy to learn
+    (ex,) = examples
+    assert json.loads(ex.response) == {"description": "简约的白色牛仔外套，后背刺绣，百搭好穿。"}
+    prompt = "\n".join(m["content"] for m in ex.prompt)
+    assert "牛仔布" in prompt and "后背刺绣" not in prompt  # facts in, the answer itself left out
+    with pytest.raises(BadInput, match="unknown catalog source"):
+        load_examples(["catalog:everything"], store=store)
