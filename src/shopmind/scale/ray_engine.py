@@ -18,6 +18,7 @@ hardened reader (catalog/ingest.py) and its single writer; only the image work i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,10 @@ class _EmbedActor:
 
         self.settings = Settings.model_validate_json(settings_json)
         self.encoder = encoders.image_encoder(self.settings)
+        if getattr(self.encoder, "threads", "n/a") is None and getattr(self.encoder, "_session", None) is None:
+            # Each actor holds one CPU: onnxruntime's default pool would start a thread per core in
+            # every actor, and N actors x N threads on N cores only adds contention.
+            self.encoder.threads = max(1, int(os.environ.get("SHOPMIND_RAY_ACTOR_THREADS", "1")))
         encoders.bridge(self.settings)  # class-name embeddings: load now, not inside the first batch
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
