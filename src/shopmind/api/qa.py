@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.app import Shopmind
 from shopmind.service.qa import QAAnswer
 
 router = APIRouter(prefix="/service", tags=["service"])
@@ -29,9 +31,10 @@ def _ndjson(events: Iterator[dict]) -> Iterator[bytes]:
 
 @router.post("/ask", response_model=QAAnswer, responses={**ERROR_RESPONSES, 200: {
     "content": {"application/x-ndjson": {}}, "description": "The answer (or NDJSON events when stream=true)"}})
-def ask_endpoint(body: AskRequest):
+def ask_endpoint(body: AskRequest, sm: Shopmind = Depends(get_shopmind)):
     """Answer from the product's facts only, citing them; refuse when they do not cover the question."""
-    from shopmind.service.qa import ask, ask_events
+    from shopmind import ops
+    from shopmind.service.qa import ask_events
 
     if body.stream:
         events = ask_events(body.product_id, body.question, use_llm=body.llm)
@@ -40,4 +43,4 @@ def ask_endpoint(body: AskRequest):
             yield first
             yield from events
         return StreamingResponse(_ndjson(chained()), media_type="application/x-ndjson")
-    return ask(body.product_id, body.question, use_llm=body.llm)
+    return ops.ask(sm, body.product_id, body.question, use_llm=body.llm)

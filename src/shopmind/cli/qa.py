@@ -34,9 +34,10 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the full answer object as JSON."),
 ) -> None:
     """Answer a question about one product from its catalog facts only, citing them (or say it does not know)."""
-    from shopmind.service.qa import ask as ask_question
+    from shopmind import ops
+    from shopmind.cli.output import current_app
 
-    result = ask_question(product_id, question, use_llm=llm)
+    result = ops.ask(current_app(), product_id, question, use_llm=llm)
     if as_json:
         _emit(result.model_dump(mode="json"))
         return
