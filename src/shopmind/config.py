@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     # Process tunables that modules used to read from the environment themselves.
     ocr_threads: int = 0  # RapidOCR intra-op threads (0 = min(2, cores))
     llm_threads: int = 0  # llama.cpp threads (0 = min(2, cores))
+    ray_actor_threads: int = 1  # onnxruntime threads per Ray embed actor (each actor holds one CPU)
     font: Path | None = None  # a CJK font file to draw posters/subtitles with (default: first system one)
     e5_cache: Path | None = None  # folder of cached e5 passage vectors (default: home/cache/e5)
 

@@ -151,17 +151,14 @@ def _ingest_uploads(catalog: UploadFile, suffix: str, images: UploadFile | None,
 
 
 @router.get("/products/{product_id}", response_model=ProductView, tags=["catalog"])
-def get_product(product_id: str) -> ProductView:
-    store = _store()
-    return ProductView(product=store.get_product(product_id), tags=store.get_tags(product_id))
+def get_product(product_id: str, sm: Shopmind = Depends(get_shopmind)) -> ProductView:
+    return ProductView(**ops.product(sm, product_id))
 
 
 @router.post("/tag", response_model=TagResponse, tags=["understand"])
-def tag(request: TagRequest) -> TagResponse:
+def tag(request: TagRequest, sm: Shopmind = Depends(get_shopmind)) -> TagResponse:
     """Embed and tag products (then re-index) — the same work as `shopmind tag` (`POST /jobs/tag` runs it as a job)."""
-    from shopmind.ops.catalog import tag_catalog
-
-    out = tag_catalog(_store(), ids=request.ids, ocr=request.ocr, index=request.index)
+    out = ops.tag(sm, ids=request.ids, ocr=request.ocr, index=request.index)
     return TagResponse(embedded=out["embedded"], tagged=out["tagged"], errors=out["embed_errors"], ocr=out.get("ocr"),
                        index=out.get("index"))
 

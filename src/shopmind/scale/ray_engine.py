@@ -18,7 +18,6 @@ hardened reader (catalog/ingest.py) and its single writer; only the image work i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,7 +68,7 @@ class _EmbedActor:
         if getattr(self.encoder, "threads", "n/a") is None and getattr(self.encoder, "_session", None) is None:
             # Each actor holds one CPU: onnxruntime's default pool would start a thread per core in
             # every actor, and N actors x N threads on N cores only adds contention.
-            self.encoder.threads = max(1, int(os.environ.get("SHOPMIND_RAY_ACTOR_THREADS", "1")))
+            self.encoder.threads = max(1, int(self.settings.ray_actor_threads))
         encoders.bridge(self.settings)  # class-name embeddings: load now, not inside the first batch
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
