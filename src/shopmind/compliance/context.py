@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 
 from shopmind.compliance.lexicon import SuperlativeConfig
@@ -35,23 +35,28 @@ _LONG = 4096
 
 
 @lru_cache(maxsize=8)
-def _break_ends(text: str, pattern: re.Pattern) -> list[int]:
-    """End offsets of every break in a long text, found once per text and pattern."""
-    return [m.end() for m in pattern.finditer(text)]
+def _breaks(text: str, pattern: re.Pattern) -> tuple[list[int], list[int]]:
+    """Start and end offsets of every break in a long text, found once per text and pattern."""
+    found = [(m.start(), m.end()) for m in pattern.finditer(text)]
+    return [a for a, _ in found], [b for _, b in found]
 
 
 def _bounds(text: str, start: int, end: int, pattern: re.Pattern) -> tuple[int, int]:
-    """Break-delimited bounds around [start, end). Short texts look for the left break in a window before
-    the hit; long ones bisect a per-text list of breaks (scanning from the text's start for every hit made
-    long texts quadratic)."""
+    """Break-delimited bounds around [start, end). Short texts search around the hit; long ones bisect a
+    per-text list of breaks on both sides (searching from the hit to the next break, or from the text's
+    start to the hit, for every hit made long break-less texts quadratic)."""
+    if len(text) > _LONG:
+        starts, ends = _breaks(text, pattern)
+        j = bisect_left(starts, end)
+        right = len(text)
+        if j < len(starts):
+            right = ends[j] if text[starts[j]:ends[j]] in "。！？!?." else starts[j]
+        i = bisect_right(ends, start) - 1
+        return (ends[i] if i >= 0 else 0), right
     m = pattern.search(text, end)
     right = m.start() if m else len(text)
     if m and m.group(0) in "。！？!?.":
         right = m.end()  # keep the sentence's own final mark
-    if len(text) > _LONG:
-        ends = _break_ends(text, pattern)
-        i = bisect_right(ends, start) - 1
-        return (ends[i] if i >= 0 else 0), right
     left = -1
     lo = max(0, start - _WINDOW)
     for m in pattern.finditer(text, lo, start):
