@@ -281,7 +281,7 @@ async def search_run(request: Request) -> Response:
     ctx = guard(request, api_role("POST", "/search"), form=form)
     from shopmind.api.limits import check_query_length
     from shopmind.catalog.images import decode_image_bytes
-    from shopmind.search.hybrid import SearchEngine, parse_filter
+    from shopmind.search.hybrid import parse_filter
 
     settings = get_settings()
     try:
@@ -295,7 +295,10 @@ async def search_run(request: Request) -> Response:
         def work():
             image = decode_image_bytes(data, max_bytes=settings.max_image_bytes,
                                        max_pixels=settings.max_image_pixels).image if data else None
-            return SearchEngine(_store()).search(query, image, filters=filters, k=24)
+            from shopmind import ops
+            from shopmind.api.deps import get_shopmind
+
+            return ops.search(get_shopmind(request), query, image, filters=filters, k=24)  # the server's one engine
 
         result = await run_in_threadpool(work)
     except (ShopmindError, ValidationError) as exc:
@@ -306,7 +309,6 @@ async def search_run(request: Request) -> Response:
 @router.get("/ui/product/{product_id}")
 def product_page(request: Request, product_id: str) -> Response:
     ctx = guard(request, api_role("GET", "/products/x"))
-    from shopmind.search.hybrid import SearchEngine
 
     store = _store()
     try:
@@ -316,7 +318,9 @@ def product_page(request: Request, product_id: str) -> Response:
     tags = store.get_tags(product_id)
     similar, recs, note = None, None, None
     try:
-        engine = SearchEngine(store)
+        from shopmind.api.deps import get_shopmind
+
+        engine = get_shopmind(request).search  # the server's one engine (BM25 stays loaded)
         similar = engine.similar(product_id, k=8)
         recs = engine.recommend([product_id], k=8)
     except ShopmindError as exc:  # not tagged yet: the page still shows the product
