@@ -2,6 +2,7 @@
 
     python scripts/bench_scale.py int8 [--n 256] [--batch 32]      # images/s fp32 vs int8 vs raw onnxruntime
     python scripts/bench_scale.py ray  --catalog CSV --images TAR [--limit N]   # rows/s local path vs Ray
+    python scripts/bench_scale.py curve --catalog CSV --images TAR --sizes 1000,5000 --png docs/x.png  # rows/s, RSS vs size
 
 Ratios are measured side by side in one process (rounds interleaved, best round kept) because the
 machine is shared and a number from another run is not comparable.
@@ -133,6 +134,58 @@ def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | Non
     return results
 
 
+_CURVE_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from shopmind.catalog.ingest import ingest_catalog
+from shopmind.catalog.store import open_store
+from shopmind.config import load_settings
+from shopmind.ops.catalog import tag_catalog
+home, catalog, images, n = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+store = open_store(load_settings(home=home).ensure_dirs())
+t = time.perf_counter(); rep = ingest_catalog(store, catalog, images=images, limit=n); ti = time.perf_counter() - t
+t = time.perf_counter(); summ = tag_catalog(store, index=False); tt = time.perf_counter() - t
+print(json.dumps({"rows": rep.ingested, "ingest_s": round(ti, 2), "tag_s": round(tt, 2),
+                  "ingest_rows_per_s": round(rep.ingested / ti, 1), "tag_rows_per_s": round(summ["tagged"] / tt, 1),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+"""
+
+
+def plot_curve(points: list[dict], png: Path) -> None:
+    """Rows/s and peak RSS against catalog size (RSS axis from 0, so a flat line looks flat)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+    xs = [p["rows"] for p in points]
+    ax[0].plot(xs, [p["ingest_rows_per_s"] for p in points], "o-", label="ingest")
+    ax[0].plot(xs, [p["tag_rows_per_s"] for p in points], "s-", label="tag (embed + tag)")
+    ax[0].set_xscale("log"), ax[0].set_xlabel("catalog rows"), ax[0].set_ylabel("rows/s"), ax[0].legend()
+    ax[1].plot(xs, [p["peak_rss_mb"] for p in points], "o-", color="C2")
+    ax[1].set_ylim(0, max(p["peak_rss_mb"] for p in points) * 1.2)
+    ax[1].set_xscale("log"), ax[1].set_xlabel("catalog rows"), ax[1].set_ylabel("peak RSS (MB)")
+    fig.suptitle(f"shopmind local path, fashion catalog, 2-core shared CPU, {time.strftime('%Y-%m-%d')}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+
+
+def bench_curve(catalog: Path, images: Path, sizes: list[int], png: Path | None) -> dict:
+    """Ingest + tag (local path) rows/s and peak RSS per catalog size, one fresh process per size."""
+    import subprocess
+
+    points = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run([sys.executable, "-c", _CURVE_CHILD, tmp, str(catalog), str(images), str(n)],
+                                 capture_output=True, text=True, timeout=3600, check=True)
+            points.append({"size": n, **json.loads(out.stdout.strip().splitlines()[-1])})
+    if png:
+        plot_curve(points, png)
+    return {"catalog": str(catalog), "points": points, "png": str(png) if png else None}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -146,9 +199,16 @@ def main() -> None:
     r.add_argument("--images", type=Path, required=True)
     r.add_argument("--limit", type=int, default=None)
     r.add_argument("--address", default=None)
+    c = sub.add_parser("curve")
+    c.add_argument("--catalog", type=Path, required=True)
+    c.add_argument("--images", type=Path, required=True)
+    c.add_argument("--sizes", default="1000,2500,5000,10000")
+    c.add_argument("--png", type=Path, default=None)
     args = ap.parse_args()
     if args.cmd == "int8":
         res = bench_int8(args.n, args.batch, args.rounds, args.models_dir)
+    elif args.cmd == "curve":
+        res = bench_curve(args.catalog, args.images, [int(x) for x in args.sizes.split(",")], args.png)
     else:
         res = bench_ray(args.catalog, args.images, args.limit, args.address)
     res["date"] = time.strftime("%Y-%m-%d", time.gmtime())
