@@ -247,3 +247,26 @@ def test_judge_upgrades_borderline_only_and_never_clears():
     assert len(llm.calls) == 2  # the violation was not put to the judge
     assert all(opts["max_tokens"] <= judge.MAX_TOKENS and opts["temperature"] == 0.0 for _, opts in llm.calls)
     assert judge.review(text, [_hit(0, 4, "borderline")], ScriptedLLM(['{"verdict": "clean"}']))[0].severity == "borderline"
+
+
+def test_check_puts_borderline_clauses_to_the_judge_only_when_switched_on(monkeypatch):
+    """`check` runs the judge after the rules and classifier when `compliance_llm_judge` is on (the LLM
+    backend is the only stand-in: a scripted model that rules every clause a violation)."""
+    from shopmind.compliance import check
+    from shopmind.config import get_settings
+    from shopmind.models import llm as llm_mod
+
+    text = "这件外套绝对舒适"
+    assert check(text, category="apparel").verdict == "borderline"
+    scripted = ScriptedLLM(['{"verdict": "violation", "article": "广告法第四条"}'] * 4)
+    monkeypatch.setattr(llm_mod, "get_llm", lambda settings: scripted)
+    monkeypatch.setenv("SHOPMIND_COMPLIANCE_LLM_JUDGE", "1")
+    get_settings.cache_clear()
+    try:
+        report = check(text, category="apparel")
+        assert report.verdict == "violation" and scripted.calls
+        assert any("LLM" in f.why_en for f in report.findings)
+        assert check(text, category="apparel", classifier=False).verdict == "borderline"  # rules-only never asks
+    finally:
+        monkeypatch.delenv("SHOPMIND_COMPLIANCE_LLM_JUDGE")
+        get_settings.cache_clear()

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from shopmind.compliance import context as ctxmod
+from shopmind.compliance import judge
 from shopmind.compliance import language as langmod
 from shopmind.compliance import prices
 from shopmind.compliance.categories import normalise_category
@@ -299,6 +300,10 @@ def analyse(text: str, category: str | None = None, price_context: PriceContext 
     if use_classifier:
         hits += _classifier_pass(ntext, index, hits, seen)
     kept = [_to_original(norm, h) for h in _drop_overlaps(hits)]
+    if classifier:  # the optional LLM judge reviews borderline clauses; off by default (compliance_llm_judge)
+        from shopmind.config import get_settings
+
+        kept = judge.review_if_enabled(text, kept, get_settings())
     overall, seen, unchecked = langmod.summary(sents)
     embedded = langmod.embedded_scripts(ntext, sents)
     if embedded:
