@@ -360,12 +360,12 @@ def fit_clause_model(texts: Sequence[str], labels: Sequence[int], *, c: float = 
 # ---------------------------------------------------------------- segmentation and inference
 
 
-def clause_spans(text: str) -> list[tuple[int, int]]:
-    """Comma-level clauses (start, end) with surrounding spaces trimmed; clauses with no word are skipped."""
+def _spans_between(text: str, breaks: re.Pattern) -> list[tuple[int, int]]:
+    """Stretches between the matches of `breaks` (start, end), surrounding space trimmed, those with no
+    word skipped, in one pass over the text."""
     spans, left = [], 0
-    for m in list(_CLAUSE_BREAK.finditer(text)) + [None]:
-        right = m.start() if m else len(text)
-        s, e = left, right
+    for m in list(breaks.finditer(text)) + [None]:
+        s, e = left, (m.start() if m else len(text))
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
@@ -376,24 +376,18 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """Comma-level clauses (start, end) with surrounding spaces trimmed; clauses with no word are skipped."""
+    return _spans_between(text, _CLAUSE_BREAK)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences (start, end), end marks and surrounding space trimmed, in one pass over the text.
+    """Sentences (start, end), end marks and surrounding space trimmed.
 
     The marks are those of `context.sentence_bounds` (。！？!? newline, a full stop before space or the
     end); calling that function per sentence would rescan the text from its start each time.
     """
-    spans, left = [], 0
-    for m in list(_SENTENCE_BREAK.finditer(text)) + [None]:
-        right = m.start() if m else len(text)
-        a, b = left, right
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if b > a and _HAS_WORD.search(text, a, b):
-            spans.append((a, b))
-        left = m.end() if m else len(text)
-    return spans
+    return _spans_between(text, _SENTENCE_BREAK)
 
 
 def _multi_clause_sentences(text: str, clauses: list[tuple[int, int]]) -> list[tuple[int, int]]:
