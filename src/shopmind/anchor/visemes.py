@@ -49,28 +49,27 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     return data, rate
 
 
-def energy_envelope(samples: np.ndarray, rate: int, hop_s: float, win_s: float = 0.04) -> np.ndarray:
-    """RMS of the 300-3000 Hz band per hop, on a window centred at each hop time (k * hop_s)."""
-    hop = max(1, int(round(rate * hop_s)))
-    win = max(hop, int(round(rate * win_s)))
-    n = int(np.ceil(samples.size / hop))
-    padded = np.pad(samples, (win // 2, win))
-    idx = np.arange(n)[:, None] * hop + np.arange(win)[None, :]
-    frames = padded[idx] * np.hanning(win)[None, :]
-    spec = np.abs(np.fft.rfft(frames, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(win, 1.0 / rate)
-    band = (freqs >= 300) & (freqs <= 3000)
-    return np.sqrt(spec[:, band].sum(axis=1) / max(1, band.sum()))
-
-
-def _centroid(samples: np.ndarray, rate: int, hop_s: float, win_s: float = 0.04) -> np.ndarray:
+def _spectra(samples: np.ndarray, rate: int, hop_s: float, win_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitude spectra of Hann windows centred at each hop time (k * hop_s), and their bin frequencies."""
     hop = max(1, int(round(rate * hop_s)))
     win = max(hop, int(round(rate * win_s)))
     n = int(np.ceil(samples.size / hop))
     padded = np.pad(samples, (win // 2, win))
     idx = np.arange(n)[:, None] * hop + np.arange(win)[None, :]
     spec = np.abs(np.fft.rfft(padded[idx] * np.hanning(win)[None, :], axis=1))
-    freqs = np.fft.rfftfreq(win, 1.0 / rate)
+    return spec, np.fft.rfftfreq(win, 1.0 / rate)
+
+
+def energy_envelope(samples: np.ndarray, rate: int, hop_s: float, win_s: float = 0.04) -> np.ndarray:
+    """RMS of the 300-3000 Hz band per hop, on a window centred at each hop time (k * hop_s)."""
+    mag, freqs = _spectra(samples, rate, hop_s, win_s)
+    spec = mag ** 2
+    band = (freqs >= 300) & (freqs <= 3000)
+    return np.sqrt(spec[:, band].sum(axis=1) / max(1, band.sum()))
+
+
+def _centroid(samples: np.ndarray, rate: int, hop_s: float, win_s: float = 0.04) -> np.ndarray:
+    spec, freqs = _spectra(samples, rate, hop_s, win_s)
     band = (freqs >= 150) & (freqs <= 5000)
     s = spec[:, band]
     return (s * freqs[band]).sum(axis=1) / np.maximum(s.sum(axis=1), 1e-9)
