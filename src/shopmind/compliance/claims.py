@@ -437,12 +437,18 @@ def _severity_for(rule: ClaimRule, category: str | None) -> str:
     return rule.severity
 
 
-def _judge(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, trig: _Occ, category: str | None,
-           facts: dict[str, str]) -> Hit | None:
+def _applicable_severity(rule: ClaimRule, category: str | None) -> str | None:
+    """The rule's severity for this category, or None where the rule does not apply (other category, or skip)."""
     if rule.categories is not None and category not in rule.categories:
         return None
     severity = _severity_for(rule, category)
-    if severity == "skip":
+    return None if severity == "skip" else severity
+
+
+def _judge(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, trig: _Occ, category: str | None,
+           facts: dict[str, str]) -> Hit | None:
+    severity = _applicable_severity(rule, category)
+    if severity is None:
         return None
     if _in_exception(t, trig.start, trig.end, rule.exceptions):
         return None
@@ -546,10 +552,8 @@ def _first_clause(t: _Text) -> tuple[int, int]:
 def _handle(cs: ClaimSet, rule: ClaimRule, t: _Text, idx: _Index, category: str | None,
             facts: dict[str, str]) -> Hit | None:
     """Text-level duties that no single clause holds."""
-    if rule.categories is not None and category not in rule.categories:
-        return None
-    severity = _severity_for(rule, category)
-    if severity == "skip":
+    severity = _applicable_severity(rule, category)
+    if severity is None:
         return None
     p = rule.params
     if rule.handler in ("fact_equals", "fact_missing") and not facts:
