@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from test_generate_llm_openai import FakeOpenAI
+from test_generate_llm_openai import serving_as_llm
 from typer.testing import CliRunner
 
 from shopmind.eval.copy import score_pair
@@ -20,12 +20,7 @@ GOOD = '{"description": "简约的白色牛仔外套，后背刺绣精致，日�
 
 @pytest.fixture
 def fake(home, monkeypatch):
-    from shopmind.config import get_settings
-
-    with FakeOpenAI() as server:
-        monkeypatch.setenv("SHOPMIND_LLM", "openai")
-        monkeypatch.setenv("SHOPMIND_LLM_BASE_URL", server.base_url)
-        get_settings.cache_clear()
+    with serving_as_llm(monkeypatch) as server:
         yield server
 
 

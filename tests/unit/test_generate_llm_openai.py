@@ -1,6 +1,7 @@
 """The OpenAI-compatible client against a real local HTTP server that speaks the API's two response
 shapes (JSON and SSE). The server's replies are scripted, so these tests check our client code
-(retries, streaming, errors), not a model. Other generate tests import `FakeOpenAI` from here.
+(retries, streaming, errors), not a model. Other generate tests import `FakeOpenAI`
+(and `serving_as_llm`) from here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
@@ -77,6 +79,18 @@ class FakeOpenAI:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=5)
+
+
+@contextmanager
+def serving_as_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """A FakeOpenAI configured as shopmind's LLM (SHOPMIND_LLM=openai at its URL), for the CLI/API tests."""
+    from shopmind.config import get_settings
+
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("SHOPMIND_LLM", "openai")
+        monkeypatch.setenv("SHOPMIND_LLM_BASE_URL", server.base_url)
+        get_settings.cache_clear()
+        yield server
 
 
 @pytest.fixture

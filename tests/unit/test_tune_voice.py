@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from shopmind.errors import BadInput, NotFound
 from shopmind.tune.registry import AdapterRegistry
 from tests.unit.cli_app import area_app
-from tests.unit.test_generate_llm_openai import FakeOpenAI
+from tests.unit.test_generate_llm_openai import serving_as_llm
 
 DENIM = "类型#上衣*材质#牛仔布*颜色#白色*风格#简约*图案#刺绣*衣样式#外套"
 GOOD = '{"description": "简约的白色牛仔外套，后背刺绣精致，日常通勤很百搭。"}'
@@ -29,12 +29,7 @@ def _register(home, name, **meta):
 
 @pytest.fixture
 def fake(home, monkeypatch):
-    from shopmind.config import get_settings
-
-    with FakeOpenAI() as server:
-        monkeypatch.setenv("SHOPMIND_LLM", "openai")
-        monkeypatch.setenv("SHOPMIND_LLM_BASE_URL", server.base_url)
-        get_settings.cache_clear()
+    with serving_as_llm(monkeypatch) as server:
         yield server
 
 
