@@ -16,7 +16,6 @@ from shopmind.compliance.lexicon import SuperlativeConfig
 _CLAUSE_BREAK = re.compile(r"[，,。！？!?；;\n：:、…]|\.(?=\s|$)")
 _SENTENCE_BREAK = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 def detect_language(text: str) -> str:

@@ -87,10 +87,6 @@ def final_check(copy: MediaCopy, product: Product) -> None:
                            detail={"findings": [f.model_dump(mode="json") for f in g.findings + g.fact_findings]})
 
 
-def _lighten(rgb: tuple[int, int, int], amount: float = 0.35) -> tuple[int, int, int]:
-    return tuple(int(c + (255 - c) * amount) for c in rgb)  # type: ignore[return-value]
-
-
 def _luma(rgb: tuple[int, int, int]) -> float:
     return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
 
