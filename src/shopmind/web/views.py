@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from shopmind.api.jobs import _jobs, _submit  # the job table and queueing of `POST /jobs/{kind}`
 from shopmind.config import get_settings
 from shopmind.errors import BadInput, NotFound, ShopmindError
 from shopmind.web import browse
@@ -41,23 +42,6 @@ def _store():
     from shopmind.catalog.store import open_store
 
     return open_store(get_settings())
-
-
-def _jobs(request: Request):
-    """The job table of this app's home (the one its runner works on)."""
-    from shopmind.api.limits import app_settings
-    from shopmind.ops.jobs import JobStore
-
-    return JobStore.for_home(app_settings(request).home)
-
-
-def _submit(request: Request, kind: str, params: dict):
-    """Queue a job and wake the app's runner: what `POST /jobs/{kind}` does."""
-    job = _jobs(request).create(kind, params)
-    runner = getattr(request.app.state, "job_runner", None)
-    if runner is not None:
-        runner.wake()
-    return job
 
 
 def _fail(ctx: Ctx, exc: Exception, status_code: int | None = None) -> Response:
@@ -581,7 +565,9 @@ async def media_poster(request: Request) -> Response:
     try:
         req = PosterRequest(product_id=_text(form, "product_id", 200), style=_text(form, "style", 16) or "minimal",
                             ratio=_text(form, "ratio", 8) or "3:4", copy="template")
-        out = await run_in_threadpool(api_poster, req)
+        from shopmind.api.deps import get_shopmind
+
+        out = await run_in_threadpool(api_poster, req, get_shopmind(request))
     except (ShopmindError, ValidationError) as exc:
         return _fail(ctx, exc)
     return ctx.render("_poster.html", png=out.image_png_base64, result=out.result, product_id=req.product_id)
