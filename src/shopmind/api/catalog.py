@@ -15,7 +15,7 @@ from shopmind import ops
 from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
 from shopmind.app import Shopmind
-from shopmind.api.limits import check_catalog_rows, check_query_length
+from shopmind.api.limits import check_catalog_rows, check_query_length, read_upload
 from shopmind.config import get_settings
 from shopmind.domain import IngestReport, Product, ProductTags, SearchResult
 from shopmind.errors import BadInput
@@ -66,13 +66,6 @@ class RecommendRequest(BaseModel):
     history: list[str] = Field(..., min_length=1)
     k: int = Field(10, ge=1, le=200)
     diversity: float = Field(0.3, ge=0.0, le=1.0)
-
-
-async def _read_upload(upload: UploadFile, limit: int) -> bytes:
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise BadInput(f"upload {upload.filename!r} is larger than {limit} bytes")
-    return data
 
 
 _SAFE_NAME = re.compile(r"[^\w.\-]+")
@@ -183,7 +176,7 @@ async def search_image(
     settings = sm.settings
     if query is not None and len(query) > settings.api_max_query_chars:
         raise BadInput(f"query has {len(query)} characters; at most {settings.api_max_query_chars} (api_max_query_chars)")
-    data = await _read_upload(image, settings.max_image_bytes)
+    data = await read_upload(image, settings.max_image_bytes)
 
     def work() -> SearchResult:  # decoding and the encoders are CPU work: keep them off the event loop
         decoded = decode_image_bytes(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)

@@ -16,11 +16,12 @@ import time
 from dataclasses import dataclass, field
 
 from fastapi import Request
+from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopmind.api.errors import error_response
 from shopmind.config import Settings, get_settings
-from shopmind.errors import ShopmindError
+from shopmind.errors import BadInput, ShopmindError
 
 UPLOAD_PATHS = frozenset({"/catalog/ingest", "/jobs/ingest"})
 # Routes whose whole input is a short query (+ filters / a history of ids): a small body limit lets a
@@ -137,6 +138,14 @@ def check_json_bounds(value: object, settings: Settings) -> None:
 def app_settings(request: Request) -> Settings:
     """The settings the app was built with (tests build apps with their own), else the process-wide ones."""
     return getattr(request.app.state, "settings", None) or get_settings()
+
+
+async def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """The uploaded file's bytes, reading at most one past `limit` so an oversized file is refused, not buffered."""
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise BadInput(f"upload {upload.filename!r} is larger than {limit} bytes")
+    return data
 
 
 async def json_bounds(request: Request) -> None:

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from shopmind.api.jobs import _jobs, _submit  # the job table and queueing of `POST /jobs/{kind}`
+from shopmind.api.limits import read_upload
 from shopmind.config import get_settings
 from shopmind.errors import BadInput, NotFound, ShopmindError
 from shopmind.web import browse
@@ -79,13 +80,6 @@ def _num(form, name: str) -> float | None:
 def _upload(form, name: str) -> UploadFile | None:
     value = form.get(name)
     return value if isinstance(value, UploadFile) and value.filename else None
-
-
-async def _read(upload: UploadFile, limit: int) -> bytes:
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise BadInput(f"upload {upload.filename!r} is larger than {limit} bytes")
-    return data
 
 
 # ---------------------------------------------------------------- sign in, language
@@ -271,7 +265,7 @@ async def search_run(request: Request) -> Response:
     try:
         query = check_query_length(_text(form, "q", settings.api_max_query_chars) or None)
         photo = _upload(form, "photo")
-        data = await _read(photo, settings.max_image_bytes) if photo else None
+        data = await read_upload(photo, settings.max_image_bytes) if photo else None
         filters = [parse_filter(f) for f in form.getlist("filter") if isinstance(f, str) and f.strip()]
         if query is None and data is None:
             raise BadInput(ctx.t("search.need_input"))
@@ -622,7 +616,7 @@ async def media_redact(request: Request) -> Response:
         photo = _upload(form, "photo")
         if photo is None:
             raise BadInput(ctx.t("media.need_photo"))
-        data = await _read(photo, settings.max_image_bytes)
+        data = await read_upload(photo, settings.max_image_bytes)
 
         def work():
             decoded = decode_image_bytes(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
@@ -779,7 +773,7 @@ async def service_triage(request: Request) -> Response:
         if not message:
             raise BadInput("message is empty")
         photo = _upload(form, "photo")
-        data = await _read(photo, get_settings().max_image_bytes) if photo else None
+        data = await read_upload(photo, get_settings().max_image_bytes) if photo else None
         _, ticket = await run_in_threadpool(lambda: triage_and_store(message, image_bytes=data, order=_text(form, "order", 100) or None,
                                                                      run_ocr=bool(data), actor="console"))
     except (ShopmindError, ValidationError) as exc:
