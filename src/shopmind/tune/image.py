@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import shutil
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 from shopmind.errors import BackendUnavailable, BadInput
 from shopmind.tune.config import TuneConfig
 from shopmind.tune.datasets import DataReport
-from shopmind.tune.registry import AdapterRegistry, runs_dir, write_json_atomic
+from shopmind.tune.registry import AdapterRegistry, runs_dir
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
 UNET_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
@@ -165,10 +164,7 @@ def train_image(cfg: TuneConfig, *, home: Path, progress: bool = True) -> dict[s
     from diffusers.utils import convert_state_dict_to_diffusers
 
     reg = AdapterRegistry(home)
-    folder = reg.path(cfg.name)
-    tmp = folder.parent / f".{cfg.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = reg.staging(cfg.name)
     layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
     type(pipe).save_lora_weights(str(tmp), unet_lora_layers=layers, safe_serialization=True)
     with open(tmp / "log.jsonl", "w", encoding="utf-8") as f:
@@ -182,11 +178,7 @@ def train_image(cfg: TuneConfig, *, home: Path, progress: bool = True) -> dict[s
             "metrics": {"steps": len(history), "total_steps": total, "train_loss_first": history[0]["loss"],
                         "train_loss_last": history[-1]["loss"], "train_seconds": round(time.perf_counter() - t0, 2),
                         "peak_rss_mb": peak_rss_mb(), "train_examples": len(rows)}}
-    write_json_atomic(tmp / "shopmind.json", meta)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
-    return reg.meta(cfg.name)
+    return reg.publish(cfg.name, tmp, meta)
 
 
 class ImageVoices:

@@ -91,3 +91,19 @@ class AdapterRegistry:
 
     def save_meta(self, name: str, meta: dict[str, Any]) -> None:
         write_json_atomic(self.path(name) / META, meta)
+
+    def staging(self, name: str) -> Path:
+        """An empty hidden folder beside the adapter's, where a run writes it before `publish` swaps it in."""
+        tmp = self.path(name).parent / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        return tmp
+
+    def publish(self, name: str, staged: Path, meta: dict[str, Any]) -> dict[str, Any]:
+        """Write the record into the staged folder, replace any older adapter of this name with it, and read it back."""
+        write_json_atomic(staged / META, meta)
+        folder = self.path(name)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staged, folder)
+        return self.meta(name)

@@ -414,10 +414,7 @@ class Trainer:
         if state.get("best_step") and best_file.is_file() and state["best_step"] != state["step"]:
             set_peft_model_state_dict(self.model, load_file(str(best_file)))
             used = f"best (step {state['best_step']})"
-        folder = self.registry.path(cfg.name)
-        tmp = folder.parent / f".{cfg.name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        tmp = self.registry.staging(cfg.name)
         self.model.save_pretrained(str(tmp))
         history = state["history"]
         shutil.copy(self.run_dir / "log.jsonl", tmp / "log.jsonl")
@@ -447,11 +444,7 @@ class Trainer:
                                                          if k != "problems"} | {"problems": self.report.problems[:10]},
             "metrics": metrics, "run_dir": str(self.run_dir),
         }
-        write_json_atomic(tmp / "shopmind.json", meta)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-        return self.registry.meta(cfg.name)
+        return self.registry.publish(cfg.name, tmp, meta)
 
 
 def plot_curve(history: list[dict[str, Any]], out: Path, title: str = "") -> Path | None:
