@@ -83,18 +83,27 @@ def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return _bounds(text, start, end, _SENTENCE_BREAK)
 
 
-def in_exception(text: str, start: int, end: int, exceptions: tuple[str, ...], folded: str | None = None) -> bool:
-    """True when the hit at [start, end) lies inside one of the literal exception phrases."""
-    hay = folded if folded is not None else text
-    term = hay[start:end]
+@lru_cache(maxsize=65536)
+def _exception_windows(term: str, exceptions: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """(offset of `term` inside the phrase, folded phrase) for every place the term occurs in an exception
+    phrase: computed once per term and rule, not once per hit."""
+    out = []
     for phrase in exceptions:
         phrase_f = phrase.lower() if phrase.isascii() else phrase
         offset = phrase_f.find(term)
         while offset != -1:
-            left = start - offset
-            if left >= 0 and hay[left:left + len(phrase_f)] == phrase_f:
-                return True
+            out.append((offset, phrase_f))
             offset = phrase_f.find(term, offset + 1)
+    return tuple(out)
+
+
+def in_exception(text: str, start: int, end: int, exceptions: tuple[str, ...], folded: str | None = None) -> bool:
+    """True when the hit at [start, end) lies inside one of the literal exception phrases."""
+    hay = folded if folded is not None else text
+    for offset, phrase_f in _exception_windows(hay[start:end], exceptions):
+        left = start - offset
+        if left >= 0 and hay.startswith(phrase_f, left):
+            return True
     return False
 
 
