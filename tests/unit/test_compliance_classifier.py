@@ -270,3 +270,10 @@ def test_check_puts_borderline_clauses_to_the_judge_only_when_switched_on(monkey
     finally:
         monkeypatch.delenv("SHOPMIND_COMPLIANCE_LLM_JUDGE")
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("text", ["根据商品资料，品牌为Nike。", "根据商品资料，品牌为Palm Tree。"])
+def test_neutral_clauses_joined_by_a_comma_are_not_a_violation(model, text):
+    """Each clause is plainly neutral; the joined sentence used to score as a claim from its shape alone
+    (a grounded Q&A answer was then rewritten to nothing)."""
+    assert not [h for h in clf.classify_clauses(text) if h.severity == "violation"]

@@ -447,6 +447,12 @@ def _hit(text: str, s: int, e: int, prob: float, model: ClauseModel, nearest: tu
     return Hit(s, e, f"zh.model.{category}", category, severity, article, why_zh, why_en, None, (s, e))
 
 
+# A multi-clause sentence is judged as a whole too (claims spread over commas), but only when one of its
+# clauses already scores at least this: joined clauses that are each plainly neutral ("根据商品资料，品牌为Nike")
+# otherwise scored as claims from punctuation and length alone.
+SENTENCE_SUPPORT = 0.4
+
+
 def classify_many(texts: Sequence[str], language: str | Sequence[str] = "zh",
                   model: ClauseModel | None = None) -> list[list[Hit]]:
     """`classify_clauses` for a batch: one vectoriser call for every clause of every text (the fast path)."""
@@ -472,6 +478,10 @@ def classify_many(texts: Sequence[str], language: str | Sequence[str] = "zh",
     near = dict(zip(keep, model.nearest([texts[units[k][0]][units[k][1]:units[k][2]] for k in keep])))
     for k in keep:
         i, s, e, kind = units[k]
+        if kind == "sentence" and not any(
+                probs[j] >= SENTENCE_SUPPORT for j, (ti, cs, ce, ck) in enumerate(units)
+                if ti == i and ck == "clause" and cs >= s and ce <= e):
+            continue  # a sentence is flagged only when one of its own clauses carries real evidence
         hit = _hit(texts[i], s, e, float(probs[k]), model, near[k])
         if hit is None:
             continue
