@@ -128,16 +128,10 @@ def ray_embed(
     """The embed pass on Ray; same contract as `understand.features.embed_products`."""
     from shopmind.catalog.store import ImageFeatures
     from shopmind.domain import ItemError
-    from shopmind.understand import encoders
-    from shopmind.understand.features import refresh_bridges
+    from shopmind.understand.features import pending_embeds
 
     settings = store.settings
-    image_enc = encoders.image_encoder(settings)
-    refresh_bridges(store, image_enc)
-    todo = store.ids_missing_features(image_enc.name)
-    if ids is not None:
-        wanted = set(ids)
-        todo = [i for i in todo if i in wanted]
+    image_enc, todo = pending_embeds(store, ids)
     if not todo:
         return 0, []
     ray = connect(address)

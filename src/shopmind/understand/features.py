@@ -60,6 +60,18 @@ def refresh_bridges(store: CatalogStore, image_enc, *, batch_size: int = 2000) -
     return len(ids)
 
 
+def pending_embeds(store: CatalogStore, ids: list[str] | None = None) -> tuple[object, list[str]]:
+    """The image encoder of these settings and the products (of `ids`, if given) still lacking its features;
+    stale bridges are refreshed first. Shared by the local embed pass and the Ray engine."""
+    image_enc = encoders.image_encoder(store.settings)
+    refresh_bridges(store, image_enc)
+    todo = store.ids_missing_features(image_enc.name)
+    if ids is not None:
+        wanted = set(ids)
+        todo = [i for i in todo if i in wanted]
+    return image_enc, todo
+
+
 def embed_products(
     store: CatalogStore,
     *,
@@ -69,12 +81,7 @@ def embed_products(
 ) -> tuple[int, list[ItemError]]:
     """Compute features for products that lack them. Returns (count done, per-item errors)."""
     settings = store.settings
-    image_enc = encoders.image_encoder(settings)
-    refresh_bridges(store, image_enc)
-    todo = store.ids_missing_features(image_enc.name)
-    if ids is not None:
-        wanted = set(ids)
-        todo = [i for i in todo if i in wanted]
+    image_enc, todo = pending_embeds(store, ids)
     errors: list[ItemError] = []
     done = 0
     products = store.get_products  # bound once
