@@ -30,6 +30,7 @@ from shopmind.anchor.visemes import (
 )
 from shopmind.errors import BackendUnavailable, BadInput
 from shopmind.media.tts import LineTiming, ScriptLine, synthesize_script
+from shopmind.media.video import encode_frames
 
 RESOLUTIONS = {720: (720, 1280), 1080: (1080, 1920)}
 EMOTION_FACE = {"excited": (0.75, 0.6), "calm": (0.0, 0.15), "neutral": (0.15, 0.3)}  # brow, smile
@@ -223,15 +224,7 @@ def render_anchor(portrait: Portrait, lines: list[ScriptLine] | list[dict], out:
         perf = Performer(portrait, samples, rate, narration.lines, fps, persona, seed=seed,
                          phones=phones if use_phonemes else None)
         proc = subprocess.Popen(_encode_cmd(W, H, fps, narration.wav, out), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            for i in range(perf.n_frames):
-                proc.stdin.write(perf.frame(i).tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        err = proc.stderr.read().decode("utf-8", "replace")
-        if proc.wait() != 0:
-            raise BackendUnavailable(f"ffmpeg failed: {err[-500:]}")
+        encode_frames(proc, (perf.frame(i).tobytes() for i in range(perf.n_frames)))
     elapsed = time.perf_counter() - t0
     duration = perf.n_frames / fps
     result = AnchorResult(

@@ -15,6 +15,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -197,6 +198,20 @@ def _fill_gap(lines: list[ScriptLine], seconds: float, narration, tmp: Path, gap
     return synthesize_script(lines, tmp / "narration_paced.wav", gap=new_gap)
 
 
+def encode_frames(proc: subprocess.Popen, frames: Iterable[bytes]) -> None:
+    """Pipe raw frames into a running ffmpeg encoder and wait for it. A broken pipe only means ffmpeg
+    stopped early; its exit status and stderr say why, as a BackendUnavailable."""
+    try:
+        for frame in frames:
+            proc.stdin.write(frame)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    err = proc.stderr.read().decode("utf-8", "replace")
+    if proc.wait() != 0:
+        raise BackendUnavailable(f"ffmpeg failed: {err[-500:]}")
+
+
 def render_video(
     product: Product,
     image: Image.Image,
@@ -309,7 +324,7 @@ def render_video(
             x0, y0 = int(cx - cw / 2), int(cy - ch / 2)
             return cv2.resize(stage[y0 : y0 + int(ch), x0 : x0 + int(cw)], (W, H), interpolation=cv2.INTER_LINEAR)
 
-        try:
+        def frames():
             for i in range(n_frames):
                 t = i / fps
                 idx = max(k for k, s in enumerate(shots) if s.start <= t or k == 0)
@@ -324,13 +339,9 @@ def render_video(
                     if timing.start <= t < timing.end + 0.2:
                         _blend(frame, ov, H - ov.shape[0] - int(H * 0.06))
                         break
-                proc.stdin.write(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        err = proc.stderr.read().decode("utf-8", "replace")
-        if proc.wait() != 0:
-            raise BackendUnavailable(f"ffmpeg failed: {err[-500:]}")
+                yield cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes()
+
+        encode_frames(proc, frames())
         narration_s = narration.duration
     elapsed = time.perf_counter() - t_start
     return VideoResult(
