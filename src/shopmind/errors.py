@@ -49,3 +49,12 @@ class InvalidExtension(ShopmindError):
 
     code = "invalid_extension"
     http_status = 500
+
+
+class Cancelled(ShopmindError):
+    """The caller went away (an API client disconnected) or asked to stop, so the work was abandoned.
+
+    499 is nginx's "client closed request": nobody reads the response, but logs and tests see why."""
+
+    code = "cancelled"
+    http_status = 499

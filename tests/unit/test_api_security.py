@@ -383,20 +383,22 @@ def test_serve_refuses_a_public_address_without_keys(home: Path, monkeypatch) ->
     assert server.is_loopback("localhost") and server.is_loopback("::1") and not server.is_loopback("0.0.0.0")
 
 
-def test_streamed_generation_stops_when_the_client_leaves(monkeypatch) -> None:
+def test_streamed_generation_stops_when_the_client_leaves(monkeypatch, tmp_path) -> None:
     import shopmind.api.generate as generate_api
+    import shopmind.generate
+    from shopmind.app import Shopmind
 
     produced: list[int] = []
 
-    def fake_write(req, llm, on_token=None):  # stands in for the LLM loop: one token every 10 ms
+    def fake_write(req, llm, *, store=None, on_token=None):  # stands in for the LLM loop: one token every 10 ms
         for i in range(1000):
             on_token(f"t{i}")
             produced.append(i)
             time.sleep(0.01)
         raise AssertionError("generation should have been stopped")
 
-    monkeypatch.setattr(generate_api, "write", fake_write)
-    events = generate_api._events(object(), None)
+    monkeypatch.setattr(shopmind.generate, "write", fake_write)
+    events = generate_api._events(Shopmind.open(tmp_path / "home"), object(), object())
     assert next(events)["event"] == "token"
     events.close()  # what the server does when the client disconnects
     time.sleep(0.2)

@@ -238,3 +238,63 @@ def test_one_call_declares_a_content_type():
         SCHEMAS.pop("tagline", None)
         MAX_TOKENS.pop("tagline", None)
         EXTRA_TEMPLATES.pop("tagline.j2", None)
+
+
+# ------------------------------------------------------------------ interfaces call operations only
+# The capability functions behind the operations an interface exposes: an interface that imports one
+# of these assembles the workflow itself instead of calling `shopmind.ops.<name>`.
+_OP_CAPABILITIES = {
+    "shopmind.compliance": {"check", "rewrite"},
+    "shopmind.generate": {"write", "build_facts"},
+    "shopmind.generate.loop": {"write", "build_facts"},
+    "shopmind.media.tts": {"guard_lines", "synthesize_script"},
+    "shopmind.media.redact": {"redact_file", "redact_bytes"},
+    "shopmind.media.poster": {"make_poster"},
+    "shopmind.media.video": {"render_video"},
+    "shopmind.media.copy": {"publishable_copy"},
+    "shopmind.service.intake": {"triage_and_store"},
+    "shopmind.service.qa": {"ask", "ask_events"},
+}
+
+
+def _interface_files():
+    from pathlib import Path
+
+    import shopmind
+
+    root = Path(shopmind.__file__).parent
+    return [*sorted((root / "cli").glob("*.py")), *sorted((root / "api").glob("*.py")), root / "web" / "views.py"]
+
+
+def test_interfaces_import_no_capability_behind_an_operation():
+    import ast
+
+    offenders = []
+    for path in _interface_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in _OP_CAPABILITIES:
+                bad = {a.name for a in node.names} & _OP_CAPABILITIES[node.module]
+                offenders += [f"{path.parent.name}/{path.name}:{node.lineno} {node.module}.{n}" for n in sorted(bad)]
+            elif isinstance(node, ast.Import):
+                offenders += [f"{path.parent.name}/{path.name}:{node.lineno} import {a.name}" for a in node.names
+                              if a.name in _OP_CAPABILITIES and a.name != "shopmind.compliance"]
+    assert offenders == []
+
+
+def test_interfaces_call_the_operations_by_name():
+    """Each interface that exposes one of these operations reaches it through `ops.<name>`."""
+    from pathlib import Path
+
+    import shopmind
+
+    root = Path(shopmind.__file__).parent
+    expected = {"cli/compliance.py": ["check", "rewrite"], "api/compliance.py": ["check", "rewrite"],
+                "cli/generate.py": ["write"], "api/generate.py": ["write"], "cli/media.py": ["redact", "poster", "video", "tts"],
+                "api/media.py": ["redact", "poster", "tts"], "cli/service.py": ["triage"], "api/service.py": ["triage"],
+                "cli/qa.py": ["ask"], "api/qa.py": ["ask"], "cli/ab.py": ["experiment"], "api/ab.py": ["experiment"]}
+    import re
+
+    missing = {f: [n for n in names if not re.search(rf"\bops\.{n}\b", (root / f).read_text(encoding="utf-8"))]
+               for f, names in expected.items()}
+    assert {f: m for f, m in missing.items() if m} == {}

@@ -8,7 +8,9 @@ from typing import Any, Iterator, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.app import Shopmind
 from shopmind.errors import BadInput, NotFound
 from shopmind.experiments import analysis as ab_analysis
 from shopmind.experiments import stats
@@ -19,9 +21,9 @@ router = APIRouter(prefix="/ab", tags=["experiments"], responses=ERROR_RESPONSES
 MAX_BATCH = 10_000
 
 
-def _store() -> Iterator[ExperimentStore]:
+def _store(sm: Shopmind = Depends(get_shopmind)) -> Iterator[ExperimentStore]:
     """One connection per request: SQLite connections are cheap and must not be shared across writers."""
-    store = open_experiments()
+    store = open_experiments(sm.settings)
     try:
         yield store
     finally:
@@ -61,8 +63,10 @@ class PlanRequest(BaseModel):
 
 
 @router.post("/experiments", response_model=Experiment, status_code=201)
-def create_experiment(spec: ExperimentSpec, store: ExperimentStore = Depends(_store)) -> Experiment:
-    return store.create(spec)
+def create_experiment(spec: ExperimentSpec, sm: Shopmind = Depends(get_shopmind)) -> Experiment:
+    from shopmind import ops
+
+    return ops.experiment(sm, spec)
 
 
 @router.get("/experiments", response_model=list[Experiment])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from shopmind import ops
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
-from shopmind.compliance import ComplianceReport, PriceContext, RewriteResult, check, rewrite
+from shopmind.app import Shopmind
+from shopmind.compliance import ComplianceReport, PriceContext, RewriteResult
 
 router = APIRouter(prefix="/compliance", tags=["compliance"], responses=ERROR_RESPONSES)
 
@@ -24,13 +27,13 @@ class RewriteRequest(CheckRequest):
 
 
 @router.post("/check", response_model=ComplianceReport)
-def check_route(req: CheckRequest) -> ComplianceReport:
+def check_route(req: CheckRequest, sm: Shopmind = Depends(get_shopmind)) -> ComplianceReport:
     """Findings with exact spans, legal basis, why (zh/en) and a suggested rewrite."""
-    return check(req.text, category=req.category, price_context=req.price_context, facts=req.facts)
+    return ops.check(sm, req.text, category=req.category, price_context=req.price_context, facts=req.facts)
 
 
 @router.post("/rewrite", response_model=RewriteResult)
-def rewrite_route(req: RewriteRequest) -> RewriteResult:
+def rewrite_route(req: RewriteRequest, sm: Shopmind = Depends(get_shopmind)) -> RewriteResult:
     """The text with violating spans replaced or dropped, re-checked clean."""
-    return rewrite(req.text, category=req.category, price_context=req.price_context,
-                   include_borderline=req.include_borderline, facts=req.facts)
+    return ops.rewrite(sm, req.text, category=req.category, price_context=req.price_context,
+                       include_borderline=req.include_borderline, facts=req.facts)

@@ -14,15 +14,18 @@ import threading
 from collections.abc import Iterator
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from shopmind import ops
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
-from shopmind.errors import BadInput, ShopmindError
-from shopmind.generate import WriteRequest, WriteResult, build_facts, write
-from shopmind.generate.languages import normalise_language
+from shopmind.app import Shopmind
+from shopmind.errors import Cancelled, ShopmindError
+from shopmind.generate import WriteRequest, WriteResult
+from shopmind.ops.core import write_request, writer_llm
 
 router = APIRouter(prefix="/content", tags=["content"], responses=ERROR_RESPONSES)
 
@@ -44,58 +47,38 @@ class ContentBody(BaseModel):
     temperature: float = Field(0.2, ge=0, le=2)
 
 
-def _request(content_type: str, body: ContentBody) -> WriteRequest:
-    try:
-        req = WriteRequest(content_type=content_type, **body.model_dump(exclude={"voice"}))
-    except ValidationError as exc:
-        raise BadInput("; ".join(e["msg"] for e in exc.errors()), detail={"errors": exc.errors(include_url=False, include_context=False)}) from exc
-    normalise_language(req.language)
-    build_facts(req)  # bad ids / attribute strings fail here as typed errors, before any stream starts
-    return req
-
-
-def _llm(voice: str | None = None):
-    from shopmind.config import get_settings
-    from shopmind.tune.voice import get_voiced_llm
-
-    return get_voiced_llm(get_settings(), voice)
+def _request(sm: Shopmind, content_type: str, body: ContentBody) -> WriteRequest:
+    return write_request(sm, content_type, **body.model_dump(exclude={"voice"}))
 
 
 @router.get("/voices")
-def list_voices() -> dict:
+def list_voices(sm: Shopmind = Depends(get_shopmind)) -> dict:
     """Registered brand voices (adapters) a write request can name as `voice`; switching needs no restart."""
-    from shopmind.config import get_settings
     from shopmind.tune.registry import AdapterRegistry
 
-    items = AdapterRegistry(get_settings().home).list()
+    items = AdapterRegistry(sm.settings.home).list()
     return {"voices": [{k: a.get(k) for k in ("name", "method", "base_model", "created", "metrics")} for a in items]}
 
 
-class _ClientGone(BaseException):
-    """Raised from the token sink once the client has left; a BaseException so that no `except Exception`
-    inside the generation loop keeps it going."""
-
-
-def _events(req: WriteRequest, llm) -> Iterator[dict]:
+def _events(sm: Shopmind, req: WriteRequest, llm) -> Iterator[dict]:
     """Run the loop in a worker thread; yield token events as they arrive, then the result or an error.
 
-    When the client disconnects, the server closes this generator; the `finally` below then makes the
-    next token raise in the worker, so the LLM stops instead of writing for nobody.
+    When the client disconnects, the server closes this generator; the `finally` below sets the
+    cancel event, so the next token raises `Cancelled` in the worker and the LLM stream is closed
+    instead of writing for nobody.
     """
     q: queue.Queue = queue.Queue()
     done = object()
     gone = threading.Event()
 
     def on_token(piece: str) -> None:
-        if gone.is_set():
-            raise _ClientGone()
         q.put({"event": "token", "text": piece, "checked": False})
 
     def work() -> None:
         try:
-            result = write(req, llm, on_token=on_token)
+            result = ops.write(sm, req, llm=llm, on_token=on_token, cancel=gone)
             q.put({"event": "result", **result.model_dump(mode="json")})
-        except _ClientGone:
+        except Cancelled:
             pass  # nobody is listening any more
         except ShopmindError as exc:
             q.put({"event": "error", "code": exc.code, "message": exc.message})
@@ -117,15 +100,16 @@ def write_content(body: ContentBody,
                   content_type: str = PathParam(..., max_length=40, examples=["title"],
                                                 description="title, selling_points, description, ad_copy, seo_keywords, "
                                                             "product_page, or a registered type (unknown: 422)"),
-                  stream: Literal["none", "ndjson", "sse"] = Query("none", description="Stream as NDJSON or server-sent events.")):
+                  stream: Literal["none", "ndjson", "sse"] = Query("none", description="Stream as NDJSON or server-sent events."),
+                  sm: Shopmind = Depends(get_shopmind)):
     """Write `content_type` (title, selling_points, description, ad_copy, seo_keywords, product_page)
     grounded in the product facts; the result carries remaining findings, fact issues and the audit trail."""
-    req = _request(content_type, body)
-    llm = _llm(body.voice)
+    req = _request(sm, content_type, body)
+    llm = writer_llm(sm, body.voice)
     if stream == "none":
-        return write(req, llm)
+        return ops.write(sm, req, llm=llm)
     if stream == "ndjson":
-        lines = (json.dumps(e, ensure_ascii=False) + "\n" for e in _events(req, llm))
+        lines = (json.dumps(e, ensure_ascii=False) + "\n" for e in _events(sm, req, llm))
         return StreamingResponse(lines, media_type="application/x-ndjson")
-    frames = (f"event: {e['event']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in _events(req, llm))
+    frames = (f"event: {e['event']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in _events(sm, req, llm))
     return StreamingResponse(frames, media_type="text/event-stream")

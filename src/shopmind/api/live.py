@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
 from shopmind.api.media import TTSRequest, TTSResponse, media_tts
+from shopmind.app import Shopmind
 from shopmind.domain import ItemError, Product
 from shopmind.errors import BadInput
 from shopmind.live.optimizer import PriceQuote, best_price
@@ -72,6 +74,6 @@ def live_script(req: ScriptRequest) -> ScriptResponse:
 
 
 @router.post("/tts", response_model=TTSResponse)
-def live_tts(req: TTSRequest) -> TTSResponse:
+def live_tts(req: TTSRequest, sm: Shopmind = Depends(get_shopmind)) -> TTSResponse:
     """Speak script lines; every line passes the guard first (strict: refuse with the findings). Same as `POST /media/tts`."""
-    return media_tts(req)
+    return media_tts(req, sm)

@@ -34,10 +34,9 @@ def _ndjson(events: Iterator[dict]) -> Iterator[bytes]:
 def ask_endpoint(body: AskRequest, sm: Shopmind = Depends(get_shopmind)):
     """Answer from the product's facts only, citing them; refuse when they do not cover the question."""
     from shopmind import ops
-    from shopmind.service.qa import ask_events
 
     if body.stream:
-        events = ask_events(body.product_id, body.question, use_llm=body.llm)
+        events = ops.ask(sm, body.product_id, body.question, use_llm=body.llm, stream=True)
         first = next(events)  # validation and NotFound raise here, before the 200 is sent
         def chained() -> Iterator[dict]:
             yield first

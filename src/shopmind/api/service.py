@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
+from shopmind.app import Shopmind
 from shopmind.errors import BadInput
 from shopmind.service.tickets import Ticket, TicketStore
 
@@ -40,15 +42,15 @@ def _decode_b64(data: str) -> bytes:
 
 
 @router.post("/tickets", response_model=Ticket, status_code=201, responses=ERROR_RESPONSES)
-def create_ticket(body: TicketCreate) -> Ticket:
+def create_ticket(body: TicketCreate, sm: Shopmind = Depends(get_shopmind)) -> Ticket:
     """Triage the message and store a ticket (status `open`, first audit entry `created`)."""
-    from shopmind.service.intake import triage_and_store
+    from shopmind import ops
 
     if not body.message.strip():
         raise BadInput("message is empty")
     image = _decode_b64(body.image_base64) if body.image_base64 else None
-    _, ticket = triage_and_store(body.message, image_bytes=image, order=body.order, product=body.product_id,
-                                 run_ocr=body.ocr, actor="api")
+    _, ticket = ops.triage(sm, body.message, image_bytes=image, order=body.order, product=body.product_id,
+                           run_ocr=body.ocr, actor="api")
     assert ticket is not None
     return ticket
 

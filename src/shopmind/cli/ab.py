@@ -22,9 +22,10 @@ ab_app = typer.Typer(help="Content A/B tests: create, assign, ingest events, ana
 
 
 def _store():
+    from shopmind.cli.output import current_app
     from shopmind.experiments.store import open_experiments
 
-    return open_experiments()
+    return open_experiments(current_app().settings)
 
 
 def _parse_pairs(items: list[str], what: str) -> list[tuple[str, str]]:
@@ -75,7 +76,10 @@ def create(
                               alpha=alpha, variants=variants)
     except ValidationError as exc:
         raise BadInput(f"invalid experiment: {exc.errors()[0]['msg']}") from exc
-    exp = _store().create(spec)
+    from shopmind import ops
+    from shopmind.cli.output import current_app
+
+    exp = ops.experiment(current_app(), spec)
     console.print(f"created [bold]{exp.id}[/] ({len(exp.variants)} arms, control {exp.control_key})")
     _emit(exp.model_dump())
 

@@ -42,41 +42,6 @@ def _read_facts(path: Optional[Path]) -> Optional[dict]:
     return facts
 
 
-def product_consistency(text: str, product_id: str) -> dict:
-    """Fact check against the product's attributes, and image–text check against its image tags only.
-
-    The second pass drops the catalog attributes so a colour the image contradicts is caught even
-    when the catalog row agrees with the copy (e.g. copy and row say 红色, the photo is blue).
-    A span both passes flag is reported once, as an image finding.
-    """
-    from shopmind.compliance.guard import image_findings
-    from shopmind.generate.factcheck import check_facts
-    from shopmind.generate.facts import from_product
-
-    facts = from_product(product_id)
-    image = image_findings(text, facts)
-    seen = {(f.start, f.end) for f in image}
-    fact = [f for f in check_facts(text, facts) if (f.start, f.end) not in seen]
-    return {
-        "product_id": product_id,
-        "category": facts.category,
-        "fact_findings": [f.model_dump(mode="json") for f in fact],
-        "image_findings": [f.model_dump(mode="json") for f in image],
-        "image_colours": facts.colours,
-    }
-
-
-def combined_verdict(verdict: str, facts_report: dict | None) -> str:
-    """The compliance verdict joined with the fact/image findings: a contradiction is never `clean`."""
-    if facts_report is None:
-        return verdict
-    from shopmind.compliance.guard import combine_verdict
-    from shopmind.domain import Finding
-
-    found = [Finding.model_validate(f) for f in facts_report["fact_findings"] + facts_report["image_findings"]]
-    return combine_verdict(verdict, found)
-
-
 def check_cmd(
     text: str = typer.Argument(..., help="Ad copy to check ('-' reads stdin)."),
     category: Optional[str] = typer.Option(None, "--category", "-c", help="Product category: food, cosmetics, apparel, health_products, medical_device, drug, electronics, education, real_estate, finance, medical_service, alcohol, tobacco, infant_food, pet, general (zh/en aliases work)."),
@@ -88,23 +53,26 @@ def check_cmd(
 ) -> None:
     """Check ad copy against the China Advertising Law (广告法), FTC-style English rules and best-effort
     ja/ko/fr/de/es rules; text in any other language is reported `unchecked`, never `clean`."""
-    from shopmind.compliance import check, rewrite
+    from shopmind import ops
+    from shopmind.cli.output import current_app
+    from shopmind.ops.core import combined_verdict, product_consistency
 
     if text == "-":
         text = sys.stdin.read()
     pc = _read_price_context(price_context)
     facts = _read_facts(facts_path)
-    facts_report = product_consistency(text, product) if product else None
+    sm = current_app()
+    facts_report = product_consistency(sm, text, product) if product else None
     if product and category is None:
         category = facts_report.pop("category", None)
     try:
-        report = check(text, category=category, price_context=pc, facts=facts)
+        report = ops.check(sm, text, category=category, price_context=pc, facts=facts)
     except BadInput:
         if not product:
             raise
         category = None  # the catalog's own category name is not one the rules know: general rules
-        report = check(text, category=None, price_context=pc, facts=facts)
-    fixed = rewrite(text, category=category, price_context=pc, facts=facts) if do_rewrite else None
+        report = ops.check(sm, text, category=None, price_context=pc, facts=facts)
+    fixed = ops.rewrite(sm, text, category=category, price_context=pc, facts=facts) if do_rewrite else None
     verdict = combined_verdict(report.verdict, facts_report)
     if as_json:
         obj = report.model_dump(mode="json")

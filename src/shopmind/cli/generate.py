@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from shopmind.errors import BadInput
@@ -37,20 +36,16 @@ def write_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the full result (findings, audit trail) as one JSON object."),
 ) -> None:
     """Write grounded copy from product facts, then check and rewrite it until it is compliant and factual."""
-    from shopmind.config import get_settings
-    from shopmind.generate import WriteRequest, write
-    from shopmind.tune.voice import get_voiced_llm
+    from shopmind import ops
+    from shopmind.cli.output import current_app
+    from shopmind.ops.core import write_request
 
-    settings = get_settings()
-    try:
-        req = WriteRequest(content_type=content_type, product_id=product_id, attributes=attributes,
-                           selling_points=selling_point, persona=persona, brand_voice=brand_voice, language=language,
-                           price=price, category=category, max_rounds=rounds,
-                           seed=settings.seed if seed is None else seed)
-    except ValidationError as exc:
-        raise BadInput("; ".join(e["msg"] for e in exc.errors()), detail={"errors": exc.errors(include_url=False, include_context=False)}) from exc
+    sm = current_app()
+    req = write_request(sm, content_type, product_id=product_id, attributes=attributes, selling_points=selling_point,
+                        persona=persona, brand_voice=brand_voice, language=language, price=price, category=category,
+                        max_rounds=rounds, seed=sm.settings.seed if seed is None else seed)
     on_token = (lambda piece: (sys.stderr.write(piece), sys.stderr.flush())) if stream else None
-    result = write(req, get_voiced_llm(settings, voice), on_token=on_token)
+    result = ops.write(sm, req, voice=voice, on_token=on_token)
     if stream:
         sys.stderr.write("\n")
     if as_json:

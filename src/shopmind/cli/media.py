@@ -31,11 +31,12 @@ def redact(
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
     """Blur faces, phone numbers, ID numbers, addresses, emails, waybill and order numbers in an image."""
-    from shopmind.media.redact import redact_file
+    from shopmind import ops
+    from shopmind.cli.output import current_app
 
     if method not in {"pixelate", "gaussian"}:
         raise BadInput("--method must be pixelate or gaussian")
-    report = redact_file(image, out, faces=faces, text=text, face_threshold=face_threshold, method=method)
+    report = ops.redact(current_app(), image, out, faces=faces, text=text, face_threshold=face_threshold, method=method)
     kinds = ", ".join(r.kind for r in report.redactions) or "nothing"
     _emit(report.model_dump(), as_json, f"[green]redacted[/] {len(report.redactions)} region(s) ({kinds}) → {out}")
 
@@ -133,8 +134,8 @@ def tts_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Synthesise narration to WAV with per-line start/end times; every line passes the 广告法 guard first."""
-    from shopmind.media.tts import guard_lines, synthesize_script
-
+    from shopmind import ops
+    from shopmind.cli.output import current_app
     from shopmind.live.narration import script_file_lines
 
     path = Path(script)
@@ -142,11 +143,9 @@ def tts_command(
         lines = script_file_lines(path, lang)
     else:
         lines = [{"text": s.strip(), "lang": lang or "zh"} for s in script.splitlines() if s.strip()]
-    try:
-        spoken, report = guard_lines(lines, mode="refuse" if strict else "rewrite")
-    except ValueError as exc:  # pydantic validation of lines
-        raise BadInput(f"bad script: {exc}") from None
-    if report["refused"]:
+    got = ops.tts(current_app(), lines, out, strict=strict)
+    report = got["guard"]
+    if got["narration"] is None:
         if as_json:
             print(json.dumps(report, ensure_ascii=False))
         else:
@@ -154,7 +153,7 @@ def tts_command(
             for f in report["findings"]:
                 err.print(f"  [{f['severity']}] {f['span']!r}: {f['why_zh']}")
         raise typer.Exit(2)
-    narration = synthesize_script(spoken, out)
+    narration = got["narration"]
     _emit({**narration.model_dump(), "guard": report}, as_json,
           f"[green]tts[/] {narration.duration}s audio (rtf {narration.rtf}) → {out}")
 

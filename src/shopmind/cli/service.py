@@ -34,16 +34,16 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Classify a complaint (issue type, sentiment, urgency, entities, evidence) and open a ticket."""
-        from shopmind.service.intake import triage_and_store
+        from shopmind import ops
+        from shopmind.cli.output import current_app
 
         image_bytes = None
         if image is not None:
             if not image.is_file():
                 raise BadInput(f"image not found: {image}")
             image_bytes = image.read_bytes()
-        result, ticket = triage_and_store(
-            message, image_bytes=image_bytes, order=order, product=product, run_ocr=not no_ocr, store_ticket=not no_ticket
-        )
+        result, ticket = ops.triage(current_app(), message, image_bytes=image_bytes, order=order, product=product,
+                                    run_ocr=not no_ocr, store_ticket=not no_ticket)
         obj = ticket.model_dump(mode="json") if ticket else {"ticket": None, "triage": result.model_dump(mode="json")}
         if as_json:
             _emit(obj)

@@ -103,19 +103,114 @@ def recommend(app: Shopmind, history: list[str], *, k: int = 10, diversity: floa
 
 # --------------------------------------------------------------------------------------- compliance
 @operation("check", cli="check", api="POST /compliance/check")
-def check(app: Shopmind, text: str, *, category: str | None = None, price_context=None, **options: Any):
+def check(app: Shopmind, text: str, *, category: str | None = None, price_context=None, facts: dict | None = None,
+          **options: Any):
     """Check ad text against the 广告法 (and the other languages' rules)."""
     from shopmind.compliance import check as run_check
 
-    return run_check(text, category=category, price_context=price_context, **options)
+    return run_check(text, category=category, price_context=price_context, facts=facts, **options)
+
+
+@operation("rewrite", cli="check", api="POST /compliance/rewrite")
+def rewrite(app: Shopmind, text: str, *, category: str | None = None, price_context=None, facts: dict | None = None,
+            include_borderline: bool = False):
+    """The text with violating spans replaced or dropped, re-checked (`shopmind check --rewrite`)."""
+    from shopmind.compliance import rewrite as run_rewrite
+
+    return run_rewrite(text, category=category, price_context=price_context, include_borderline=include_borderline,
+                       facts=facts)
+
+
+def product_consistency(app: Shopmind, text: str, product_id: str) -> dict[str, Any]:
+    """Fact check against the product's attributes, and image–text check against its image tags only.
+
+    The second pass drops the catalog attributes so a colour the image contradicts is caught even
+    when the catalog row agrees with the copy (e.g. copy and row say 红色, the photo is blue).
+    A span both passes flag is reported once, as an image finding.
+    """
+    from shopmind.compliance.guard import image_findings
+    from shopmind.generate.factcheck import check_facts
+    from shopmind.generate.facts import from_product
+
+    facts = from_product(product_id, store=app.store)
+    image = image_findings(text, facts)
+    seen = {(f.start, f.end) for f in image}
+    fact = [f for f in check_facts(text, facts) if (f.start, f.end) not in seen]
+    return {
+        "product_id": product_id,
+        "category": facts.category,
+        "fact_findings": [f.model_dump(mode="json") for f in fact],
+        "image_findings": [f.model_dump(mode="json") for f in image],
+        "image_colours": facts.colours,
+    }
+
+
+def combined_verdict(verdict: str, facts_report: dict | None) -> str:
+    """The compliance verdict joined with the fact/image findings: a contradiction is never `clean`."""
+    if facts_report is None:
+        return verdict
+    from shopmind.compliance.guard import combine_verdict
+    from shopmind.domain import Finding
+
+    found = [Finding.model_validate(f) for f in facts_report["fact_findings"] + facts_report["image_findings"]]
+    return combine_verdict(verdict, found)
+
+
+def write_request(app: Shopmind, content_type: str, **fields: Any):
+    """A validated `WriteRequest` (bad fields, languages, product ids and attribute strings fail here as
+    typed errors, before any LLM call or stream starts)."""
+    from pydantic import ValidationError
+
+    from shopmind.generate import WriteRequest, build_facts
+    from shopmind.generate.languages import normalise_language
+
+    try:
+        req = WriteRequest(content_type=content_type, **fields)
+    except ValidationError as exc:
+        raise BadInput("; ".join(e["msg"] for e in exc.errors()),
+                       detail={"errors": exc.errors(include_url=False, include_context=False)}) from exc
+    normalise_language(req.language)
+    build_facts(req, app.store if req.product_id else None)
+    return req
+
+
+def writer_llm(app: Shopmind, voice: str | None = None):
+    """The LLM `write` uses: the configured one, or it with a registered adapter (an unknown voice is NotFound)."""
+    from shopmind.tune.voice import get_voiced_llm
+
+    return get_voiced_llm(app.settings, voice)
+
+
+def _cancellable(on_token, cancel):
+    """A token sink that stops generation (raises `Cancelled`) once `cancel` is set: the LLM client's
+    stream is closed as the exception unwinds, so the backend stops writing for nobody."""
+    from shopmind.errors import Cancelled
+
+    if cancel is None:
+        return on_token
+
+    def sink(piece: str) -> None:
+        if cancel.is_set():
+            raise Cancelled("the client went away; generation stopped")
+        if on_token is not None:
+            on_token(piece)
+
+    return sink
 
 
 @operation("write", cli="write", api="POST /content/{content_type}")
-def write(app: Shopmind, request, *, llm: Any = None, on_token=None):
-    """Grounded copy for one product, checked and rewritten until it passes."""
+def write(app: Shopmind, request, *, voice: str | None = None, llm: Any = None, on_token=None, cancel=None):
+    """Grounded copy for one product, checked and rewritten until it passes.
+
+    `voice` names a registered adapter (brand voice); `cancel` (a `threading.Event`) stops the
+    generation at its next token with `Cancelled`."""
+    from shopmind.errors import Cancelled
     from shopmind.generate import write as run_write
 
-    return run_write(request, llm, store=app.store, on_token=on_token)
+    llm = llm if llm is not None else writer_llm(app, voice)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the client went away before generation started")
+    return run_write(request, llm, store=app.store, on_token=_cancellable(on_token, cancel))
 
 
 # -------------------------------------------------------------------------------------------- media
@@ -175,7 +270,10 @@ def tts(app: Shopmind, lines: list, out_wav: str | Path, *, strict: bool = False
     """Speak guarded script lines into one WAV: {"guard": report, "narration": Narration | None (refused)}."""
     from shopmind.media.tts import guard_lines, synthesize_script
 
-    kept, report = guard_lines(lines, mode="refuse" if strict else "rewrite")
+    try:
+        kept, report = guard_lines(lines, mode="refuse" if strict else "rewrite")
+    except ValueError as exc:  # pydantic validation of the lines
+        raise BadInput(f"bad script: {exc}") from None
     if report.get("refused"):
         return {"guard": report, "narration": None}
     if not kept:
@@ -201,15 +299,22 @@ def triage(app: Shopmind, message: str, **options: Any):
     """Classify a customer message and (by default) open a ticket: (TriageResult, Ticket | None)."""
     from shopmind.service.intake import triage_and_store
 
-    return triage_and_store(message, **options)
+    return triage_and_store(message, settings=app.settings, store=app.store, **options)
 
 
 @operation("ask", cli="service ask", api="POST /service/ask")
-def ask(app: Shopmind, product_id: str, question: str, *, use_llm: bool | None = None):
-    """Answer a shopper's question from one product's facts, with citations."""
-    from shopmind.service.qa import ask as run_ask
+def ask(app: Shopmind, product_id: str, question: str, *, use_llm: bool | None = None, stream: bool = False,
+        cancel=None):
+    """Answer a shopper's question from one product's facts, with citations.
 
-    return run_ask(product_id, question, use_llm=use_llm, settings=app.settings, store=app.store)
+    `stream=True` returns the event iterator (facts, delta…, answer); `cancel` (a `threading.Event`)
+    stops the LLM at its next token with `Cancelled`."""
+    from shopmind.service.qa import ask as run_ask
+    from shopmind.service.qa import ask_events
+
+    if stream:
+        return ask_events(product_id, question, use_llm=use_llm, settings=app.settings, store=app.store, cancel=cancel)
+    return run_ask(product_id, question, use_llm=use_llm, settings=app.settings, store=app.store, cancel=cancel)
 
 
 @operation("experiment", cli="ab create", api="POST /ab/experiments")
@@ -219,4 +324,8 @@ def experiment(app: Shopmind, spec):
     from shopmind.experiments.store import open_experiments
 
     spec = spec if isinstance(spec, ExperimentSpec) else ExperimentSpec.model_validate(spec)
-    return open_experiments(app.settings).create(spec)
+    store = open_experiments(app.settings)
+    try:
+        return store.create(spec)
+    finally:
+        store.conn.close()

@@ -17,13 +17,19 @@ def triage_and_store(
     run_ocr: bool = True,
     store_ticket: bool = True,
     actor: str = "system",
+    settings=None,
+    store=None,
 ) -> tuple[TriageResult, Ticket | None]:
-    """Triage a message (photo bytes are validated with the catalog's image guards) and open a ticket."""
-    settings = get_settings()
+    """Triage a message (photo bytes are validated with the catalog's image guards) and open a ticket.
+
+    `settings`/`store` come from the caller's app (the catalog colour is read from `store`);
+    without them, the process settings and their store."""
+    settings = settings or get_settings()
     image, sha = None, None
     if image_bytes is not None:
         decoded = decode_image_bytes(image_bytes, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
         image, sha = decoded.image, decoded.sha256
-    result = triage(message, image=image, order=order, product=product, run_ocr=run_ocr)
+    result = triage(message, image=image, order=order, product=product, run_ocr=run_ocr, store=store,
+                    settings=settings)
     ticket = TicketStore(settings).create(result, actor=actor, image_sha256=sha) if store_ticket else None
     return result, ticket

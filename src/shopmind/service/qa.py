@@ -10,6 +10,7 @@ Questions the facts do not cover get a refusal, never an LLM guess.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 from shopmind.catalog.store import CatalogStore, open_store
 from shopmind.config import Settings, get_settings
 from shopmind.domain import Finding, Product
-from shopmind.errors import BadInput, ShopmindError
+from shopmind.errors import BadInput, Cancelled, ShopmindError
 from shopmind.service.qa_compose import compose, grounding_problems, looks_like_refusal
 from shopmind.service.qa_facts import Fact, build_facts
 from shopmind.service.qa_lexicon import is_chinese, load_lexicon
@@ -194,7 +195,7 @@ def _resolve_llm(use_llm: bool | None, llm: Any | None, settings: Settings) -> t
 
 def ask_events(product_id: str, question: str, *, use_llm: bool | None = None, llm: Any | None = None,
                settings: Settings | None = None, store: CatalogStore | None = None,
-               max_tokens: int = 160) -> Iterator[dict]:
+               max_tokens: int = 160, cancel: threading.Event | None = None) -> Iterator[dict]:
     """Stream of events: `facts` (what will be cited), `delta` (LLM text as it comes; provisional),
     then `answer` (the verified QAAnswer). Validation errors raise before the first event."""
     started = time.perf_counter()
@@ -215,9 +216,12 @@ def ask_events(product_id: str, question: str, *, use_llm: bool | None = None, l
         pieces: list[str] = []
         try:
             for piece in model.stream(build_messages(prep), max_tokens=max_tokens, temperature=0.2, seed=settings.seed):
+                _stop_if(cancel)
                 pieces.append(piece)
                 yield {"event": "delta", "text": piece, "provisional": True}
             raw = "".join(pieces)
+        except Cancelled:
+            raise
         except Exception as exc:  # backend failure → composed answer
             raw, error = "", f"{type(exc).__name__}: {exc}"
         llm_ms = (time.perf_counter() - t0) * 1000
@@ -239,9 +243,28 @@ def _accept_llm(raw: str, prep: Any, fallback: tuple[str, list, str]) -> tuple[s
     return (*fallback, [])
 
 
+def _stop_if(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the client went away; the answer was not finished")
+
+
+def _complete(model: Any, messages: list[dict], cancel: threading.Event | None, **opts: Any) -> str:
+    """The LLM's whole answer; with a `cancel` event it is streamed so generation stops at the next token
+    once the event is set (closing the stream tells the backend to stop too)."""
+    if cancel is None or not hasattr(model, "stream"):
+        return model.complete(messages, **opts)
+    pieces = []
+    for piece in model.stream(messages, **opts):
+        _stop_if(cancel)
+        pieces.append(piece)
+    return "".join(pieces)
+
+
 def ask(product_id: str, question: str, *, use_llm: bool | None = None, llm: Any | None = None,
-        settings: Settings | None = None, store: CatalogStore | None = None, max_tokens: int = 160) -> QAAnswer:
-    """Answer one question about one product (see module doc). `use_llm=None`: use it if available."""
+        settings: Settings | None = None, store: CatalogStore | None = None, max_tokens: int = 160,
+        cancel: threading.Event | None = None) -> QAAnswer:
+    """Answer one question about one product (see module doc). `use_llm=None`: use it if available.
+    `cancel`: stop the LLM with `Cancelled` once set (the API sets it when the client disconnects)."""
     started = time.perf_counter()
     settings = settings or get_settings()
     store = store or open_store(settings)
@@ -254,7 +277,10 @@ def ask(product_id: str, question: str, *, use_llm: bool | None = None, llm: Any
     if model is not None:
         t0 = time.perf_counter()
         try:
-            raw = model.complete(build_messages(prep), max_tokens=max_tokens, temperature=0.2, seed=settings.seed)
+            raw = _complete(model, build_messages(prep), cancel, max_tokens=max_tokens, temperature=0.2,
+                            seed=settings.seed)
+        except Cancelled:
+            raise
         except Exception as exc:  # backend failure → composed answer
             raw, error = "", f"{type(exc).__name__}: {exc}"
         llm_ms = (time.perf_counter() - t0) * 1000

@@ -249,7 +249,8 @@ def urgency(text: str, entities: Entities, sentiment: SentimentView | None) -> t
 
 # ---------------------------------------------------------------- image
 
-def image_evidence(image, *, product_id: str | None, run_ocr: bool = True) -> tuple[list[Evidence], dict[str, float], str, list[str]]:
+def image_evidence(image, *, product_id: str | None, run_ocr: bool = True, store=None,
+                   settings=None) -> tuple[list[Evidence], dict[str, float], str, list[str]]:
     """What a customer photo shows: dominant colour (vs the catalog's colour), and OCR text.
 
     Returns evidence, score boosts per issue type, OCR text and warnings.
@@ -263,7 +264,7 @@ def image_evidence(image, *, product_id: str | None, run_ocr: bool = True) -> tu
     if named:
         top = named[0]
         evidence.append(Evidence(source="image", kind="dominant_colour", detail=f"{top.name_zh}/{top.name_en} ({top.share:.0%})"))
-        catalog = _catalog_colours(product_id, PALETTE_EN, PALETTE_ZH, warnings)
+        catalog = _catalog_colours(product_id, PALETTE_EN, PALETTE_ZH, warnings, store, settings)
         if catalog:
             photo = {c.name_en for c in named if c.share >= 0.15} or {top.name_en}
             if photo & catalog:
@@ -279,7 +280,7 @@ def image_evidence(image, *, product_id: str | None, run_ocr: bool = True) -> tu
             from shopmind.config import get_settings
             from shopmind.understand import encoders
 
-            lines = encoders.ocr_backend(get_settings()).read(image)
+            lines = encoders.ocr_backend(settings or get_settings()).read(image)
             ocr_text = " ".join(t for _, t, s in lines if float(s) >= 0.5 and t.strip())
             if ocr_text:
                 evidence.append(Evidence(source="ocr", kind="text_in_photo", detail=ocr_text[:200]))
@@ -288,15 +289,17 @@ def image_evidence(image, *, product_id: str | None, run_ocr: bool = True) -> tu
     return evidence, boosts, ocr_text, warnings
 
 
-def _catalog_colours(product_id: str | None, palette_en: dict, palette_zh: dict, warnings: list[str]) -> set[str]:
+def _catalog_colours(product_id: str | None, palette_en: dict, palette_zh: dict, warnings: list[str],
+                     store=None, settings=None) -> set[str]:
     """Palette names of the product's colour: measured tags first, then a colour attribute."""
     if not product_id:
         return set()
-    from shopmind.catalog.store import open_store
-    from shopmind.config import get_settings
-
     try:
-        store = open_store(get_settings())
+        if store is None:  # older callers: the configured home's store
+            from shopmind.catalog.store import open_store
+            from shopmind.config import get_settings
+
+            store = open_store(settings or get_settings())
         tags = store.get_tags(product_id)
         if tags and tags.colours:
             return {c.name_en for c in tags.colours if c.share >= 0.15} or {tags.colours[0].name_en}
@@ -325,8 +328,12 @@ def triage(
     use_classifier: bool = True,
     use_sentiment: bool = True,
     run_ocr: bool = True,
+    store=None,
+    settings=None,
 ) -> TriageResult:
-    """Triage one customer message (optionally with a decoded PIL photo)."""
+    """Triage one customer message (optionally with a decoded PIL photo).
+
+    `store` is the catalog the product's colour is read from (default: the configured home's)."""
     if not isinstance(message, str) or not message.strip():
         raise BadInput("message is empty")
     if len(message) > MAX_MESSAGE_CHARS:
@@ -337,7 +344,8 @@ def triage(
     scores, evidence = cue_scores(redacted)
     ocr_text = ""
     if image is not None:
-        img_ev, boosts, ocr_text, img_warn = image_evidence(image, product_id=product, run_ocr=run_ocr)
+        img_ev, boosts, ocr_text, img_warn = image_evidence(image, product_id=product, run_ocr=run_ocr,
+                                                             store=store, settings=settings)
         evidence += img_ev
         warnings += img_warn
         for k, v in boosts.items():

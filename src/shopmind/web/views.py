@@ -308,11 +308,12 @@ def product_page(request: Request, product_id: str) -> Response:
 
 
 # ---------------------------------------------------------------- write
-def _voices() -> list[str]:
+def _voices(request: Request) -> list[str]:
     try:
+        from shopmind.api.deps import get_shopmind
         from shopmind.api.generate import list_voices
 
-        return [v["name"] for v in list_voices()["voices"] if v.get("name")]
+        return [v["name"] for v in list_voices(get_shopmind(request))["voices"] if v.get("name")]
     except Exception:  # no tune registry yet: no voices to offer
         return []
 
@@ -321,7 +322,7 @@ def _voices() -> list[str]:
 def write_page(request: Request, product_id: str = "") -> Response:
     ctx = guard(request, api_role("GET", "/content/voices"))
     return ctx.render("write.html", product_id=product_id[:200], content_types=CONTENT_TYPES, langs=WRITE_LANGS,
-                      voices=_voices(), llm=get_settings().llm)
+                      voices=_voices(request), llm=get_settings().llm)
 
 
 @router.post("/ui/write/stream")
@@ -332,9 +333,13 @@ async def write_stream(request: Request) -> Response:
     ctx = guard(request, api_role("POST", "/content/title"), form=form)
     from fastapi.responses import StreamingResponse
 
-    from shopmind.api.generate import ContentBody, _events, _llm, _request
+    from shopmind.api.deps import get_shopmind
+    from shopmind.api.generate import ContentBody, _events, _request
     from shopmind.errors import BackendUnavailable
     from shopmind.generate import WriteResult
+    from shopmind.ops.core import writer_llm
+
+    sm = get_shopmind(request)
 
     try:
         ctype = _text(form, "content_type", 40)
@@ -343,8 +348,8 @@ async def write_stream(request: Request) -> Response:
         body = ContentBody(product_id=_text(form, "product_id", 200) or None, persona=_text(form, "persona", 200) or None,
                            language=_text(form, "language", 8) or "zh", voice=_text(form, "voice", 64) or None,
                            category=_text(form, "category", 64) or None)
-        req = _request(ctype, body)
-        llm = await run_in_threadpool(_llm, body.voice)
+        req = _request(sm, ctype, body)
+        llm = await run_in_threadpool(writer_llm, sm, body.voice)
     except BackendUnavailable as exc:
         return ctx.render("_llm_missing.html", status_code=503, message=exc.message)
     except (ShopmindError, ValidationError) as exc:
@@ -352,7 +357,7 @@ async def write_stream(request: Request) -> Response:
     instruction = f"{ctype} ({req.language})" + (f" · {req.persona}" if req.persona else "")
 
     def lines():
-        for event in _events(req, llm):
+        for event in _events(sm, req, llm):
             if event["event"] == "token":
                 out = event
             elif event["event"] == "result":
@@ -406,17 +411,19 @@ async def check_run(request: Request) -> Response:
     form = await request.form()
     rewrite_it = form.get("action") == "rewrite"
     ctx = guard(request, api_role("POST", "/compliance/rewrite" if rewrite_it else "/compliance/check"), form=form)
-    from shopmind.compliance import check, rewrite
+    from shopmind import ops
+    from shopmind.api.deps import get_shopmind
 
+    sm = get_shopmind(request)
     try:
         text = _text(form, "text", get_settings().api_max_query_chars * 10)
         if not text:
             raise BadInput(ctx.t("check.need_text"))
         category = _text(form, "category", 64) or None
         if rewrite_it:
-            fixed = await run_in_threadpool(rewrite, text, category=category)
+            fixed = await run_in_threadpool(ops.rewrite, sm, text, category=category)
             text = fixed.text
-        report = await run_in_threadpool(check, text, category=category)
+        report = await run_in_threadpool(ops.check, sm, text, category=category)
     except (ShopmindError, ValidationError) as exc:
         return _fail(ctx, exc)
     return ctx.render("_report.html", report=report, marked=highlight(report.text, report.findings, ctx.lang),
@@ -470,7 +477,9 @@ async def live_tts(request: Request) -> Response:
         if not text:
             raise BadInput(ctx.t("check.need_text"))
         lang = _text(form, "lang", 4) or "zh"
-        out = await run_in_threadpool(media_tts, TTSRequest(lines=[{"text": text, "lang": lang}]))
+        from shopmind.api.deps import get_shopmind
+
+        out = await run_in_threadpool(media_tts, TTSRequest(lines=[{"text": text, "lang": lang}]), get_shopmind(request))
     except (ShopmindError, ValidationError) as exc:
         return _fail(ctx, exc)
     except (FileNotFoundError, OSError) as exc:
@@ -572,26 +581,21 @@ async def media_video(request: Request) -> Response:
     """The same render as `shopmind video`: guarded narration, subtitles, shots; shown inline and downloadable."""
     form = await request.form()
     ctx = guard(request, api_role("POST", "/media/poster"), form=form)
-    from shopmind.api.media import CopyRequest, _copy
-    from shopmind.catalog.images import open_image
-    from shopmind.errors import NotReady
-    from shopmind.media.video import render_video
+    from shopmind import ops
+    from shopmind.api.deps import get_shopmind
+    from shopmind.ops.core import product_with_image
 
     try:
         product_id = _text(form, "product_id", 200)
         seconds = _num(form, "seconds") or 6
-        store = _store()
-        product = store.get_product(product_id)
-        path = store.image_file(product_id)
-        if path is None or not path.is_file():
-            raise NotReady(f"product {product_id!r} has no stored image; ingest one first")
-        mc = _copy(CopyRequest(product_id=product_id, copy="template"), product, store)
+        sm = get_shopmind(request)
+        product_with_image(sm, product_id)  # NotFound / NotReady before the worker starts
 
         def work() -> tuple[bytes, Any]:
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "video.mp4"
-                result = render_video(product, open_image(path).image, out, fmt="square", seconds=seconds, fps=12, copy=mc)
-                return out.read_bytes(), result
+                got = ops.video(sm, product_id, out, fmt="square", seconds=seconds, fps=12, copy="template")
+                return out.read_bytes(), got["result"]
 
         data, result = await run_in_threadpool(work)
     except (ShopmindError, ValidationError) as exc:
@@ -608,8 +612,9 @@ async def media_redact(request: Request) -> Response:
     """`POST /media/redact`: the before/after slider with each blurred box and its label."""
     form = await request.form()
     ctx = guard(request, api_role("POST", "/media/redact"), form=form)
+    from shopmind import ops
+    from shopmind.api.deps import get_shopmind
     from shopmind.catalog.images import decode_image_bytes
-    from shopmind.media.redact import redact_bytes
 
     settings = get_settings()
     try:
@@ -622,7 +627,7 @@ async def media_redact(request: Request) -> Response:
             decoded = decode_image_bytes(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
             buf = io.BytesIO()
             decoded.image.convert("RGB").save(buf, "PNG")
-            png, report = redact_bytes(data, fmt="PNG", faces=bool(form.get("faces")), text=bool(form.get("text")))
+            png, report = ops.redact(get_shopmind(request), data, faces=bool(form.get("faces")), text=bool(form.get("text")))
             return buf.getvalue(), png, report
 
         before, after, report = await run_in_threadpool(work)
@@ -766,16 +771,18 @@ async def service_triage(request: Request) -> Response:
     """`POST /service/tickets`: triage the message (+ photo) and open a ticket."""
     form = await request.form()
     ctx = guard(request, api_role("POST", "/service/tickets"), form=form)
-    from shopmind.service.intake import triage_and_store
+    from shopmind import ops
+    from shopmind.api.deps import get_shopmind
 
+    sm = get_shopmind(request)
     try:
         message = _text(form, "message", 5000)
         if not message:
             raise BadInput("message is empty")
         photo = _upload(form, "photo")
         data = await read_upload(photo, get_settings().max_image_bytes) if photo else None
-        _, ticket = await run_in_threadpool(lambda: triage_and_store(message, image_bytes=data, order=_text(form, "order", 100) or None,
-                                                                     run_ocr=bool(data), actor="console"))
+        _, ticket = await run_in_threadpool(lambda: ops.triage(sm, message, image_bytes=data, order=_text(form, "order", 100) or None,
+                                                               run_ocr=bool(data), actor="console"))
     except (ShopmindError, ValidationError) as exc:
         return _fail(ctx, exc)
     tri = ticket.triage
@@ -787,11 +794,13 @@ async def service_ask(request: Request) -> Response:
     """`POST /service/ask`: an answer from the product's facts only, each fact cited."""
     form = await request.form()
     ctx = guard(request, api_role("POST", "/service/ask"), form=form)
-    from shopmind.service.qa import ask
+    from shopmind import ops
+    from shopmind.api.deps import get_shopmind
 
     try:
         pid, question = _text(form, "product_id", 200), _text(form, "question", 500)
-        answer = await run_in_threadpool(ask, pid, question, use_llm=False if form.get("no_llm") else None)
+        answer = await run_in_threadpool(ops.ask, get_shopmind(request), pid, question,
+                                         use_llm=False if form.get("no_llm") else None)
     except (ShopmindError, ValidationError) as exc:
         return _fail(ctx, exc)
     return ctx.render("_answer.html", ans=answer)
