@@ -298,3 +298,93 @@ def test_interfaces_call_the_operations_by_name():
     missing = {f: [n for n in names if not re.search(rf"\bops\.{n}\b", (root / f).read_text(encoding="utf-8"))]
                for f, names in expected.items()}
     assert {f: m for f, m in missing.items() if m} == {}
+
+
+# ------------------------------------------------------------- two apps, two homes, one process
+def _two_homes(tmp_path):
+    """App A holds a red dress as P1, app B a blue one under the same id (and B also holds P2)."""
+    from shopmind.app import Shopmind
+    from shopmind.domain import Product
+
+    apps = []
+    for name, colour, extra in (("a", "红色", False), ("b", "蓝色", True)):
+        sm = Shopmind.open(tmp_path / name)
+        rows = [(Product(id="P1", title=f"{name.upper()} {colour}连衣裙", description=f"{colour}的连衣裙",
+                         category="dress", attributes={"颜色": colour}, price=199.0), f"h{name}", "test")]
+        if extra:
+            rows.append((Product(id="P2", title="B 衬衫", attributes={"颜色": "白色"}), "h2", "test"))
+        sm.store.upsert_products(rows)
+        apps.append(sm)
+    return apps
+
+
+def test_two_apps_on_two_homes_read_their_own_store(home, tmp_path):
+    """Every path item 2 of issue 12 moved onto the app: facts, feedback input, live products, triage
+    colour, product-with-image. The process's default home (`home`) holds nothing, so a path that
+    still opened the configured store would find no product at all."""
+    import io
+
+    from PIL import Image
+
+    from shopmind import ops
+    from shopmind.errors import NotFound, NotReady
+    from shopmind.feedback import RatingIn, open_feedback
+    from shopmind.live.inputs import products_from_store
+    from shopmind.ops.core import product_consistency, product_with_image, write_request
+
+    a, b = _two_homes(tmp_path)
+    try:
+        assert write_request(a, "title", product_id="P1").product_id == "P1"
+        write_request(b, "title", product_id="P2")
+        with pytest.raises(NotFound):
+            write_request(a, "title", product_id="P2")  # only B has it
+
+        # copy that says red: consistent with A's row, contradicted by B's
+        said_red = "这条红色连衣裙很好看"
+        assert product_consistency(a, said_red, "P1")["fact_findings"] == []
+        assert product_consistency(b, said_red, "P1")["fact_findings"] != []
+
+        for sm, colour in ((a, "红色"), (b, "蓝色")):
+            fb = open_feedback(sm.settings, catalog=sm.store)
+            try:
+                got = fb.add_rating(RatingIn(product_id="P1", instruction="写标题", output="好看", rating=5))
+            finally:
+                fb.conn.close()
+            assert colour in got.input and ({"红色", "蓝色"} - {colour}).pop() not in got.input
+
+        items, _, errors = products_from_store(["P1", "P2"], a.store)
+        assert [p.title for p in items] == ["A 红色连衣裙"] and [e.item for e in errors] == ["P2"]
+        items, _, errors = products_from_store(["P1", "P2"], b.store)
+        assert [p.title for p in items] == ["B 蓝色连衣裙", "B 衬衫"] and errors == []
+
+        # a customer photo that is plainly blue: a mismatch against A's red dress, a match against B's
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 64), (20, 40, 200)).save(buf, "PNG")
+        kinds = {}
+        for name, sm in (("a", a), ("b", b)):
+            result, ticket = ops.triage(sm, "收到的衣服颜色不对", image_bytes=buf.getvalue(), product="P1",
+                                        run_ocr=False, store_ticket=False)
+            assert ticket is None
+            kinds[name] = {e.kind for e in result.evidence if e.source == "catalog"}
+        assert "colour_mismatch" in kinds["a"] and "colour_match" in kinds["b"]
+
+        with pytest.raises(NotReady):  # B has P2 but no stored image
+            product_with_image(b, "P2")
+        with pytest.raises(NotFound):
+            product_with_image(a, "P2")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_capabilities_do_not_open_the_configured_store_themselves():
+    """The functions issue 12 moved onto the app take the store; none calls open_store(get_settings())."""
+    import inspect
+
+    from shopmind.generate import facts
+    from shopmind.live import inputs, stream
+
+    for fn in (facts.from_product, inputs.products_from_store, stream._product_image):
+        assert "open_store(get_settings())" not in inspect.getsource(fn), fn.__qualname__
+    with pytest.raises(TypeError, match="store"):
+        facts.from_product("P1")

@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Sync routes run in this pool. On a few cores, dozens of Python threads only fight over the GIL
         # and starve the event loop (/health); a small pool queues the extra requests instead.
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(2, settings.api_threads)
-        runner = start_runner(settings)
+        runner = start_runner(settings, app.state.shopmind)  # jobs run on the server's one app
         app.state.job_runner = runner
         try:
             yield

@@ -16,18 +16,11 @@ from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
 from shopmind.app import Shopmind
 from shopmind.api.limits import check_catalog_rows, check_query_length, read_upload
-from shopmind.config import get_settings
 from shopmind.domain import IngestReport, Product, ProductTags, SearchResult
 from shopmind.errors import BadInput
 
 router = APIRouter(responses=ERROR_RESPONSES)
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-
-
-def _store():
-    from shopmind.catalog.store import open_store
-
-    return open_store(get_settings())
 
 
 class ProductView(BaseModel):
@@ -84,6 +77,7 @@ async def ingest_upload(
     images: UploadFile | None = File(None, description="Optional .tar of images keyed by id or by the image column's file name"),
     files: list[UploadFile] | None = File(None, description="Optional image files, matched by the image column's file name or by id"),
     map: list[str] = Form(default_factory=list, description="FIELD=path.in.record, e.g. price=price.current"),  # noqa: A002
+    sm: Shopmind = Depends(get_shopmind),
 ) -> IngestReport:
     """Upload a catalog with its images; returns the ingestion report.
 
@@ -100,7 +94,7 @@ async def ingest_upload(
     if images is not None and files:
         raise BadInput("send either an images tar or image files, not both")
     # Copying the uploads and ingesting both block: they run off the event loop (/health stays fast).
-    report = await run_in_threadpool(_ingest_uploads, catalog, suffix, images, files or [], mapping)
+    report = await run_in_threadpool(_ingest_uploads, sm, catalog, suffix, images, files or [], mapping)
     # The client named its file; the server's temporary paths are none of its business.
     report.source = PurePosixPath((catalog.filename or "catalog").replace("\\", "/")).name
     report.errors_file = Path(report.errors_file).name if report.errors_file else None
@@ -119,11 +113,9 @@ def _save_upload(upload: UploadFile, dest: Path, limit: int) -> None:
             out.write(block)
 
 
-def _ingest_uploads(catalog: UploadFile, suffix: str, images: UploadFile | None, files: list[UploadFile],
-                    mapping: dict[str, str]) -> IngestReport:
-    from shopmind.catalog.ingest import ingest_catalog
-
-    settings = get_settings()
+def _ingest_uploads(sm: Shopmind, catalog: UploadFile, suffix: str, images: UploadFile | None,
+                    files: list[UploadFile], mapping: dict[str, str]) -> IngestReport:
+    settings = sm.settings
     upload_limit = getattr(settings, "api_max_upload_bytes", MAX_UPLOAD_BYTES)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -140,7 +132,7 @@ def _ingest_uploads(catalog: UploadFile, suffix: str, images: UploadFile | None,
             img_path.mkdir()
             for i, upload in enumerate(files):
                 _save_upload(upload, img_path / _upload_name(upload.filename, i), settings.max_image_bytes)
-        return ingest_catalog(_store(), cat_path, images=img_path, mapping=mapping, allow_paths=False)
+        return ops.ingest(sm, cat_path, images=img_path, mapping=mapping, allow_paths=False)
 
 
 @router.get("/products/{product_id}", response_model=ProductView, tags=["catalog"])

@@ -8,16 +8,17 @@ from typing import Iterator
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
-from shopmind.config import get_settings
+from shopmind.app import Shopmind
 from shopmind.errors import BadInput
 from shopmind.feedback import Edit, EditIn, ExportReport, FeedbackStore, Rating, RatingIn, export_dataset, open_feedback
 
 router = APIRouter(prefix="/feedback", tags=["feedback"], responses=ERROR_RESPONSES)
 
 
-def _store() -> Iterator[FeedbackStore]:
-    store = open_feedback()
+def _store(sm: Shopmind = Depends(get_shopmind)) -> Iterator[FeedbackStore]:
+    store = open_feedback(sm.settings, catalog=sm.store)
     try:
         yield store
     finally:
@@ -61,6 +62,6 @@ def summary(store: FeedbackStore = Depends(_store)) -> dict:
 def export(req: ExportRequest, store: FeedbackStore = Depends(_store)) -> ExportReport:
     if req.max_rejected_rating >= req.min_rating:
         raise BadInput("max_rejected_rating must be below min_rating")
-    path = Path(get_settings().home) / "datasets" / req.name
+    path = Path(store.settings.home) / "datasets" / req.name
     return export_dataset(store, path, min_rating=req.min_rating, max_rejected_rating=req.max_rejected_rating,
                           product_id=req.product_id)

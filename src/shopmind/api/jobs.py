@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import FileResponse
@@ -26,13 +26,14 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 CATALOG_SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".json"}
 
 
-def start_runner(settings: Settings) -> JobRunner:
-    """The runner for this server: re-queues interrupted jobs, then works through the queue."""
+def start_runner(settings: Settings, app: Any = None) -> JobRunner:
+    """The runner for this server: re-queues interrupted jobs, then works through the queue on `app`
+    (the server's `Shopmind`; jobs then share its store and image space)."""
     from shopmind.ops.catalog import catalog_job_kinds
     from shopmind.ops.media import media_job_kinds
 
     kinds = {**catalog_job_kinds(), **media_job_kinds()}
-    return JobRunner(JobStore.for_home(settings.home), kinds, workers=settings.jobs_workers).start()
+    return JobRunner(JobStore.for_home(settings.home), kinds, workers=settings.jobs_workers, app=app).start()
 
 
 def _jobs(request: Request) -> JobStore:

@@ -55,7 +55,7 @@ def live_price(req: PriceRequest) -> PriceQuote:
 
 
 @router.post("/script", response_model=ScriptResponse)
-def live_script(req: ScriptRequest) -> ScriptResponse:
+def live_script(req: ScriptRequest, sm: Shopmind = Depends(get_shopmind)) -> ScriptResponse:
     """A timed, grounded, price-verified live script in the requested languages."""
     if (req.products is None) == (req.ids is None):
         raise BadInput("give exactly one of products or ids")
@@ -63,7 +63,7 @@ def live_script(req: ScriptRequest) -> ScriptResponse:
     if req.ids is not None:
         from shopmind.live.inputs import products_from_store
 
-        products, tags, skipped = products_from_store(req.ids)
+        products, tags, skipped = products_from_store(req.ids, sm.store)
     else:
         products = req.products
     if not products:

@@ -94,18 +94,13 @@ def tryon_cmd(
 ) -> None:
     """Virtual try-on (geometric stage): warp the product's garment onto the person by body keypoints."""
     from shopmind.catalog.images import open_image
-    from shopmind.catalog.store import open_store
-    from shopmind.config import get_settings
-    from shopmind.errors import NotReady
+    from shopmind.cli.output import current_app
     from shopmind.media.tryon import try_on
+    from shopmind.ops.core import product_with_image
 
     if out.suffix.lower() not in {".png", ".jpg", ".jpeg"}:
         raise BadInput(f"--out must be a .png or .jpg file, got {out.name!r}")
-    store = open_store(get_settings())
-    product = store.get_product(product_id)
-    path = store.image_file(product_id)
-    if path is None or not path.is_file():
-        raise NotReady(f"product {product_id!r} has no stored image; ingest one first")
+    product, path = product_with_image(current_app(), product_id)
     image, result = try_on(open_image(person).image, open_image(path).image, backend=backend)
     out.parent.mkdir(parents=True, exist_ok=True)
     image.save(out)

@@ -17,9 +17,11 @@ fb_app = typer.Typer(help="Feedback loop: rate (1–5) or edit generated content
 
 
 def _store():
+    from shopmind.cli.output import current_app
     from shopmind.feedback import open_feedback
 
-    return open_feedback()
+    sm = current_app()
+    return open_feedback(sm.settings, catalog=sm.store)
 
 
 def _text(value: Optional[str], file: Optional[Path], what: str) -> Optional[str]:

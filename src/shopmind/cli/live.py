@@ -33,7 +33,9 @@ def _load_products(products: Optional[Path], ids: Optional[str]):
         items, errors = load_products_file(products)
         tags = {}
     else:
-        items, tags, errors = products_from_store(_split(ids))
+        from shopmind.cli.output import current_app
+
+        items, tags, errors = products_from_store(_split(ids), current_app().store)
     for e in errors:
         console.print(f"[yellow]skipped {e.item}[/]: {e.reason}")
     if not items:
@@ -103,10 +105,9 @@ def price_cmd(
             continue
         if len(fields) not in (1, 2):
             raise BadInput(f"cannot read basket item {part!r}; write id:qty or id:price:qty")
-        from shopmind.catalog.store import open_store
-        from shopmind.config import get_settings
+        from shopmind.cli.output import current_app
 
-        product = open_store(get_settings()).get_product(fields[0])
+        product = current_app().store.get_product(fields[0])
         if product.price is None:
             raise BadInput(f"product {fields[0]} has no price; write id:price:qty")
         basket.append((product.id, f"{product.price:.2f}", _int(fields[1]) if len(fields) == 2 else 1))
@@ -136,6 +137,7 @@ def stream_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the final stats as one JSON object."),
 ) -> None:
     """Push a live session to RTMP or HLS in real time: products, verified prices, timers, subtitles, anchor."""
+    from shopmind.cli.output import current_app
     from shopmind.live.stream import run_stream
 
     items, _tags = _load_products(products, ids)
@@ -157,7 +159,7 @@ def stream_cmd(
 
     stats = run_stream(items, hls_dir=hls, rtmp=rtmp, mp4=mp4, duration=duration, fps=fps, lang=lang, portrait=pic, persona=pers,
                        promotions=load_promotions(promotions) if promotions else None, hls_window=hls_window,
-                       on_stats=None if as_json else progress)
+                       on_stats=None if as_json else progress, store=current_app().store)
     if as_json:
         print(stats.model_dump_json())
     else:

@@ -18,9 +18,16 @@ tune_app = typer.Typer(help="Tuning studio: train LoRA brand voices from a YAML 
 
 
 def _settings():
-    from shopmind.config import get_settings
+    from shopmind.cli.output import current_app
 
-    return get_settings()
+    return current_app().settings
+
+
+def _catalog(cfg):
+    """The app's catalog store when the config trains on `catalog:approved` (else None: nothing to open)."""
+    from shopmind.cli.output import current_app
+
+    return current_app().store if any(str(d).startswith("catalog:") for d in cfg.datasets) else None
 
 
 @tune_app.command("init")
@@ -52,7 +59,7 @@ def check(config: Path = typer.Argument(..., help="YAML config."),
     from shopmind.tune.train import data_report
 
     cfg = _config(config, data, None, None, None, None, method)
-    _emit(data_report(cfg, settings=_settings()).as_dict())
+    _emit(data_report(cfg, settings=_settings(), store=_catalog(cfg)).as_dict())
 
 
 @tune_app.command("run")
@@ -72,7 +79,7 @@ def run(
 
     cfg = _config(config, data, name, max_minutes, from_adapter, max_steps, method)
     settings = _settings()
-    meta = train(cfg, home=settings.home, settings=settings, resume=resume, progress=not quiet)
+    meta = train(cfg, home=settings.home, settings=settings, resume=resume, progress=not quiet, store=_catalog(cfg))
     m = meta["metrics"]
     console.print(f"[bold]{meta['name']}[/] {meta['status']}: {m['steps']}/{m['total_steps']} steps, "
                   f"loss {m['train_loss_first']} → {m['train_loss_last']}, eval {m['eval_loss_first']} → "

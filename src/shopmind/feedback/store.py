@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timezone
+from typing import Any
 
 from shopmind.catalog.db import connect, transaction
 from shopmind.config import Settings, get_settings
@@ -39,12 +40,12 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def product_facts(product_id: str, settings: Settings | None = None) -> str:
-    """A compact, stable text of the product's catalog facts, used as the `input` of a training row."""
-    from shopmind.catalog.store import open_store
+def product_facts(product_id: str, catalog: Any) -> str:
+    """A compact, stable text of the product's catalog facts, used as the `input` of a training row.
 
+    `catalog` is the app's catalog store (`Shopmind.store`); an unknown product gives ""."""
     try:
-        p = open_store(settings or get_settings()).get_product(product_id)
+        p = catalog.get_product(product_id)
     except NotFound:
         return ""
     parts = [f"title: {p.title}"]
@@ -61,15 +62,24 @@ def product_facts(product_id: str, settings: Settings | None = None) -> str:
 class FeedbackStore:
     """Ratings and edits over one SQLite connection."""
 
-    def __init__(self, conn: sqlite3.Connection, settings: Settings | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, settings: Settings | None = None, catalog: Any = None) -> None:
         self.conn = conn
         self.settings = settings
+        self._catalog = catalog  # the app's catalog store; None: the settings' home's, opened when first needed
         conn.executescript(SCHEMA)
+
+    @property
+    def catalog(self) -> Any:
+        if self._catalog is None:
+            from shopmind.catalog.store import open_store
+
+            self._catalog = open_store(self.settings or get_settings())
+        return self._catalog
 
     def _input(self, item: RatingIn | EditIn) -> str:
         if item.input is not None:
             return item.input
-        return product_facts(item.product_id, self.settings) if item.product_id else ""
+        return product_facts(item.product_id, self.catalog) if item.product_id else ""
 
     def add_rating(self, item: RatingIn) -> Rating:
         values = {**item.model_dump(), "input": self._input(item), "created_at": _now()}
@@ -105,6 +115,7 @@ class FeedbackStore:
         return {"ratings": int(r["n"]), "mean_rating": r["mean"], "edits": int(e["n"])}
 
 
-def open_feedback(settings: Settings | None = None) -> FeedbackStore:
+def open_feedback(settings: Settings | None = None, catalog: Any = None) -> FeedbackStore:
+    """Feedback on a fresh connection; pass the app's `catalog` store so product facts come from it."""
     settings = settings or get_settings()
-    return FeedbackStore(connect(settings), settings)
+    return FeedbackStore(connect(settings), settings, catalog)

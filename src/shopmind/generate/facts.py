@@ -98,12 +98,13 @@ def _clean_points(points: list[str] | None) -> list[str]:
 
 def from_product(product_id: str, *, store: Any = None, selling_points: list[str] | None = None,
                  category: str | None = None) -> ProductFacts:
-    """Facts of a catalog product: its fields and attributes, confident image tags and OCR text."""
-    if store is None:
-        from shopmind.catalog.store import open_store
-        from shopmind.config import get_settings
+    """Facts of a catalog product: its fields and attributes, confident image tags and OCR text.
 
-        store = open_store(get_settings())
+    `store` is the catalog the product lives in (the app's `Shopmind.store`); this module never opens
+    one itself, so two apps on two homes in one process each read their own products."""
+    if store is None:
+        raise TypeError("from_product needs the catalog store: pass store= (e.g. Shopmind.open(home).store), "
+                        "or call shopmind.ops.write(app, ...)")
     product = store.get_product(product_id)  # NotFound propagates with the id
     tags = store.get_tags(product_id)
     pairs = [(k, str(v)) for k, v in product.attributes.items() if str(v).strip()]

@@ -49,12 +49,8 @@ def load_products_file(path: Path) -> tuple[list[Product], list[ItemError]]:
     return good, errors + bad
 
 
-def products_from_store(ids: Sequence[str]) -> tuple[list[Product], dict[str, ProductTags], list[ItemError]]:
-    """Products (and their image tags when tagged) from the catalog; unknown ids become ItemErrors."""
-    from shopmind.catalog.store import open_store
-    from shopmind.config import get_settings
-
-    store = open_store(get_settings())
+def products_from_store(ids: Sequence[str], store) -> tuple[list[Product], dict[str, ProductTags], list[ItemError]]:
+    """Products (and their image tags when tagged) from `store` (the app's catalog); unknown ids become ItemErrors."""
     products, tags, errors = [], {}, []
     for pid in ids:
         try:

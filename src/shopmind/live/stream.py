@@ -72,12 +72,11 @@ class StreamItem:
     performer: object | None = None
 
 
-def _product_image(product: Product) -> Image.Image:
+def _product_image(product: Product, store=None) -> Image.Image:
+    """The product's stored photo from `store` (the caller's catalog), else a neutral card."""
     from shopmind.catalog.images import open_image
-    from shopmind.catalog.store import open_store
-    from shopmind.config import get_settings
 
-    path = open_store(get_settings()).image_file(product.id) if product.image_path else None
+    path = store.image_file(product.id) if store is not None and product.image_path else None
     if path is not None and path.is_file():
         return open_image(path).image.convert("RGB")
     img = Image.new("RGB", (600, 800), (236, 236, 236))  # no photo: a neutral card, the title still shows
@@ -116,8 +115,10 @@ def _read_pcm(path: str) -> np.ndarray:
 
 
 def prepare(products: list[Product], *, promotions=None, lang: str = "zh", fps: int = 25, size=(720, 1280),
-            portrait=None, persona=None, workdir: Path) -> tuple[list[StreamItem], Path, int]:
-    """Narrate every item once; return the items on the rotation clock, the rotation WAV and its frame count."""
+            portrait=None, persona=None, workdir: Path, store=None) -> tuple[list[StreamItem], Path, int]:
+    """Narrate every item once; return the items on the rotation clock, the rotation WAV and its frame count.
+
+    Product photos come from `store` (the app's catalog); without it each product shows a neutral card."""
     from shopmind.live.script import build_script
 
     if not products:
@@ -149,7 +150,7 @@ def prepare(products: list[Product], *, promotions=None, lang: str = "zh", fps: 
         head, note = _price(product, promotions, lang)
         item = StreamItem(product=product, start=start, end=start + frames / fps, lines=narration.lines,
                           price_text=head, price_note=note)
-        img = _product_image(product)
+        img = _product_image(product, store)
         if portrait is not None:
             from shopmind.anchor.studio import Performer
 
@@ -281,7 +282,7 @@ def stream_durations(source: str) -> tuple[float | None, float | None]:
 def run_stream(products: list[Product], *, hls_dir: Path | None = None, rtmp: str | None = None,
                duration: float | None = None, fps: int = 25, size: tuple[int, int] = (720, 1280), promotions=None,
                lang: str = "zh", portrait=None, persona=None, hls_window: int = 0, stop: threading.Event | None = None,
-               on_stats=None, measure: bool = True, mp4: Path | None = None) -> StreamStats:
+               on_stats=None, measure: bool = True, mp4: Path | None = None, store=None) -> StreamStats:
     """Stream until `duration` seconds have been sent (or `stop` is set / Ctrl-C); return the stats.
 
     With `mp4` the same session is recorded to a file as fast as the CPU allows (no pacing, no drops)."""
@@ -302,7 +303,7 @@ def run_stream(products: list[Product], *, hls_dir: Path | None = None, rtmp: st
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         items, cycle, cycle_frames = prepare(products, promotions=promotions, lang=lang, fps=fps, size=size,
-                                             portrait=portrait, persona=persona, workdir=work)
+                                             portrait=portrait, persona=persona, workdir=work, store=store)
         comp = Compositor(items, cycle_frames, fps, size, lang)
         progress = work / "progress.txt"
         cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-progress", str(progress), "-stats_period", "1",

@@ -98,11 +98,9 @@ def count_catalog_rows(path: Path) -> int:
 
 
 # ------------------------------------------------------------------------------------------ as jobs
-def _job_store():
-    from shopmind.catalog.store import open_store
-    from shopmind.config import get_settings
-
-    return open_store(get_settings())
+def _job_store(ctx):
+    """The store of the app the job runner holds (the server's own)."""
+    return ctx.app.store
 
 
 def _ingest_job(params: dict[str, Any], ctx) -> dict[str, Any]:
@@ -113,7 +111,7 @@ def _ingest_job(params: dict[str, Any], ctx) -> dict[str, Any]:
     images = Path(params["images"]) if params.get("images") else None
     advance = _counter(ctx.progress, "ingest", total)
     # Jobs ingest API uploads only: the catalog may not name server files (images come from the upload).
-    report = ingest_catalog(_job_store(), catalog, images=images, progress=advance, allow_paths=False).model_dump(mode="json")
+    report = ingest_catalog(_job_store(ctx), catalog, images=images, progress=advance, allow_paths=False).model_dump(mode="json")
     errors = report.get("errors") or []
     if len(errors) > MAX_JOB_ERRORS:  # the job row keeps a sample; the store's item_errors table keeps them all
         report["errors"], report["errors_omitted"] = errors[:MAX_JOB_ERRORS], len(errors) - MAX_JOB_ERRORS
@@ -133,23 +131,23 @@ def _cleanup_upload(params: dict[str, Any]) -> None:
 
 
 def _tag_job(params: dict[str, Any], ctx) -> dict[str, Any]:
-    return tag_catalog(_job_store(), ids=params.get("ids"), ocr=bool(params.get("ocr")),
+    return tag_catalog(_job_store(ctx), ids=params.get("ids"), ocr=bool(params.get("ocr")),
                        index=bool(params.get("index", True)), progress=ctx.progress)
 
 
 def _fit_job(params: dict[str, Any], ctx) -> dict[str, Any]:
-    return fit_and_refresh(_job_store(), seed=int(params.get("seed", 0)), epochs=int(params.get("epochs", 40)),
+    return fit_and_refresh(_job_store(ctx), seed=int(params.get("seed", 0)), epochs=int(params.get("epochs", 40)),
                            tagger_epochs=int(params.get("tagger_epochs", 25)),
                            exclude_ids=set(params.get("exclude_ids") or ()), fields=params.get("fields") or None,
                            progress=ctx.progress)
 
 
 def _index_job(params: dict[str, Any], ctx) -> dict[str, Any]:
-    return index_catalog(_job_store(), progress=ctx.progress)
+    return index_catalog(_job_store(ctx), progress=ctx.progress)
 
 
 def _ocr_job(params: dict[str, Any], ctx) -> dict[str, Any]:
-    return ocr_catalog(_job_store(), ids=params.get("ids"), limit=params.get("limit"), progress=ctx.progress)
+    return ocr_catalog(_job_store(ctx), ids=params.get("ids"), limit=params.get("limit"), progress=ctx.progress)
 
 
 def catalog_job_kinds() -> dict:

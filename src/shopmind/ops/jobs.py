@@ -211,9 +211,10 @@ class JobContext:
     """Handed to an operation: report progress, learn about cancellation."""
 
     def __init__(self, store: JobStore, job: Job, *, min_interval_s: float = 0.5,
-                 stopping: threading.Event | None = None) -> None:
+                 stopping: threading.Event | None = None, app: Any = None) -> None:
         self.store = store
         self.job = job
+        self._app = app
         self.min_interval_s = min_interval_s
         self.stopping = stopping or threading.Event()
         self._last = 0.0
@@ -227,6 +228,15 @@ class JobContext:
         self._last = now
         if self.store.set_progress(self.job.id, stage, done, total, message):
             raise JobCancelled(self.job.id)
+
+    @property
+    def app(self) -> Any:
+        """The `Shopmind` app the runner holds (the server's own); a bare runner gets the configured home's."""
+        if self._app is None:
+            from shopmind.app import Shopmind
+
+            self._app = Shopmind.open()
+        return self._app
 
     def check_cancel(self) -> None:
         self.progress(self.job.stage or "running", self.job.progress, self.job.total)
@@ -245,8 +255,10 @@ class JobKind:
 class JobRunner:
     """Worker threads that run queued jobs of known kinds until `stop()`."""
 
-    def __init__(self, store: JobStore, kinds: dict[str, JobKind], *, workers: int = 1, poll_s: float = 0.5) -> None:
+    def __init__(self, store: JobStore, kinds: dict[str, JobKind], *, workers: int = 1, poll_s: float = 0.5,
+                 app: Any = None) -> None:
         self.store = store
+        self.app = app  # the `Shopmind` app jobs run on (the server's one store, indexes and image space)
         self.kinds = kinds
         self.workers = max(1, workers)
         self.poll_s = poll_s
@@ -294,7 +306,7 @@ class JobRunner:
         if kind is None:
             self.store.finish(job.id, "failed", error=f"unknown job kind {job.kind!r}")
             return self.store.get(job.id)
-        ctx = JobContext(self.store, job, stopping=self._stop)
+        ctx = JobContext(self.store, job, stopping=self._stop, app=self.app)
         try:
             result = kind.run(job.params, ctx)
         except JobInterrupted:

@@ -24,10 +24,9 @@ def job_output(settings, job_id: str, suffix: str) -> Path:
 
 
 def _video_job(params: dict[str, Any], ctx) -> dict[str, Any]:
-    from shopmind.app import Shopmind
     from shopmind.ops.core import video
 
-    app = Shopmind.open()
+    app = ctx.app
     out = job_output(app.settings, ctx.job.id, ".mp4")
     ctx.progress("render video", 0, 1)
     got = video(app, params["product_id"], out, **{k: params[k] for k in VIDEO_OPTIONS if params.get(k) is not None})

@@ -223,11 +223,8 @@ def load_examples(paths: list[str], *, fmt: str = "auto", style: str = "shopmind
         if entry.startswith("catalog:"):
             if entry != "catalog:approved":
                 raise BadInput(f"unknown catalog source {entry!r}; use catalog:approved")
-            if store is None:
-                from shopmind.catalog.store import open_store
-                from shopmind.config import get_settings
-
-                store = open_store(get_settings())
+            if store is None:  # the caller's app owns the catalog (`Shopmind.store`): it must pass it
+                raise BadInput("catalog:approved needs the catalog store: pass store= (the CLI passes its app's)")
             found = catalog_examples(store)
             report.formats[entry] = "catalog"
             report.rows += len(found)

@@ -39,10 +39,15 @@ WRITE_LANGS = ("zh", "en", "ja", "ko", "fr", "de", "es", "it", "pt", "ru")
 CATEGORIES = ("", "apparel", "cosmetics", "food", "health_products", "electronics", "education", "real_estate", "finance")
 
 
-def _store():
-    from shopmind.catalog.store import open_store
+def _app(request: Request):
+    """The server's one `Shopmind` app (its store, search engine and image space)."""
+    from shopmind.api.deps import get_shopmind
 
-    return open_store(get_settings())
+    return get_shopmind(request)
+
+
+def _store(request: Request):
+    return _app(request).store
 
 
 def _fail(ctx: Ctx, exc: Exception, status_code: int | None = None) -> Response:
@@ -139,7 +144,7 @@ def set_lang(lang: str, next: str = "/") -> Response:  # noqa: A002
 def catalog_page(request: Request, category: str = "", q: str = "", after: str | None = None, before: str | None = None,
                  min_price: str = "", max_price: str = "") -> Response:
     ctx = guard(request, api_role("GET", "/products/x"))
-    store = _store()
+    store = _store(request)
     try:
         lo = _num({"min_price": min_price}, "min_price")
         hi = _num({"max_price": max_price}, "max_price")
@@ -159,7 +164,7 @@ def catalog_page(request: Request, category: str = "", q: str = "", after: str |
 @router.get("/ui/thumb/{product_id}")
 def thumb(request: Request, product_id: str) -> Response:
     ctx = guard(request, api_role("GET", "/products/x"))
-    data = browse.thumbnail(_store(), product_id, get_settings().home / "cache" / "thumbs")
+    data = browse.thumbnail(_store(request), product_id, get_settings().home / "cache" / "thumbs")
     if data is None:
         return ctx.finish(Response(status_code=404))
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
@@ -288,7 +293,7 @@ async def search_run(request: Request) -> Response:
 def product_page(request: Request, product_id: str) -> Response:
     ctx = guard(request, api_role("GET", "/products/x"))
 
-    store = _store()
+    store = _store(request)
     try:
         product = store.get_product(product_id)
     except NotFound as exc:
@@ -380,7 +385,10 @@ async def feedback(request: Request) -> Response:
     ctx = guard(request, api_role("POST", "/feedback/edits"), form=form)
     from shopmind.feedback import EditIn, RatingIn, open_feedback
 
-    store = open_feedback()
+    from shopmind.api.deps import get_shopmind
+
+    sm = get_shopmind(request)
+    store = open_feedback(sm.settings, catalog=sm.store)
     try:
         common = dict(product_id=_text(form, "product_id", 200) or None, content_type=_text(form, "content_type", 64) or None,
                       instruction=_text(form, "instruction", 2000) or "console", operator=ctx.session.key_id or "console")
@@ -457,7 +465,7 @@ async def live_script(request: Request) -> Response:
         langs = [lang for lang in ("zh", "en", "ja") if form.get(f"lang_{lang}")] or ["zh"]
         req = ScriptRequest(ids=ids, promotions=promos, languages=langs, duration_min=_num(form, "minutes") or 10,
                             host=_text(form, "host", 100) or "主播")
-        out = await run_in_threadpool(api_live_script, req)
+        out = await run_in_threadpool(api_live_script, req, _app(request))
     except json.JSONDecodeError as exc:
         return _fail(ctx, BadInput(f"promotions are not valid JSON: {exc.msg} (line {exc.lineno})"))
     except (ShopmindError, ValidationError) as exc:
@@ -522,7 +530,8 @@ async def live_stream(request: Request) -> Response:
             name = _text(form, "name", 64) or "console"
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}", name):
                 raise BadInput("stream name: letters, digits, _ and - only")
-            found = _store().get_products(ids)
+            store = _store(request)
+            found = store.get_products(ids)
             products = [found[i] for i in ids if i in found]
             if not products:
                 raise BadInput(ctx.t("live.need_items"))
@@ -535,7 +544,7 @@ async def live_stream(request: Request) -> Response:
         def run() -> None:
             try:
                 stats = run_stream(products, hls_dir=get_settings().home / "streams" / name, duration=minutes * 60,
-                                   fps=10, size=(360, 640), lang=ctx.lang, stop=stop, hls_window=6)
+                                   fps=10, size=(360, 640), lang=ctx.lang, stop=stop, hls_window=6, store=store)
                 state["stats"] = stats.model_dump(mode="json")
             except Exception as exc:  # shown on the page; the server goes on
                 state["error"] = str(exc) if isinstance(exc, ShopmindError) else f"{type(exc).__name__}: {exc}"
@@ -807,7 +816,7 @@ async def service_ask(request: Request) -> Response:
 
 
 # ---------------------------------------------------------------- settings and keys
-def _status() -> list[tuple[str, str, bool]]:
+def _status(request: Request) -> list[tuple[str, str, bool]]:
     """What is configured and whether it is there: (name, detail, ok)."""
     import importlib.util
     import shutil
@@ -822,7 +831,7 @@ def _status() -> list[tuple[str, str, bool]]:
            ("ffmpeg (video, stream)", "imageio-ffmpeg / system", importlib.util.find_spec("imageio_ffmpeg") is not None
             or shutil.which("ffmpeg") is not None)]
     try:
-        out.append(("products", str(_store().count_products()), True))
+        out.append(("products", str(_store(request).count_products()), True))
     except Exception as exc:  # a broken store is a status to show, not a crash
         out.append(("products", str(exc), False))
     return out
@@ -831,7 +840,7 @@ def _status() -> list[tuple[str, str, bool]]:
 @router.get("/ui/settings")
 def settings_page(request: Request) -> Response:
     ctx = guard(request, api_role("GET", "/keys"))
-    return ctx.render("settings.html", checks=_status(), keys=sessions(request).keys.list(), created=None)
+    return ctx.render("settings.html", checks=_status(request), keys=sessions(request).keys.list(), created=None)
 
 
 @router.post("/ui/settings/keys")
