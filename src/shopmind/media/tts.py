@@ -1,8 +1,9 @@
 """Narration: synthesise a script (lines of {text, lang}) into one WAV with per-line timings.
 
-Backends sit behind the `TTS` protocol (`shopmind.models.protocols.TTS`); the default is the
-Debian `espeak-ng` binary run as a subprocess (`models/tts_espeak.py`; rule-based, offline). A neural
-voice (e.g. piper, GPL, kept out-of-process) can be plugged in by registering another backend.
+Backends sit behind the `TTS` protocol (`shopmind.models.protocols.TTS`). Which one speaks a line
+is the `tts_backend` setting, resolved per language by `models/tts_select.py`: by default the best
+installed voice (Piper's en_US voice for English, Kokoro for Japanese) with the Debian `espeak-ng`
+binary (`models/tts_espeak.py`; rule-based, offline) as the fallback for every language.
 Timings let the video burn subtitles in sync with the voice.
 
 Nothing is spoken unchecked: `synthesize_script` passes every line through `compliance.guard`
@@ -51,7 +52,8 @@ class Narration(BaseModel):
     lines: list[LineTiming]
     synth_seconds: float
     rtf: float
-    backend: str
+    backend: str  # the one voice that spoke every line, or "auto" when several did (see `voices`)
+    voices: dict[str, str] = {}  # language → backend that spoke it
 
 
 def _read_mono(path: str | Path) -> tuple[np.ndarray, int]:
@@ -100,12 +102,13 @@ def synthesize_script(
     lines: list[ScriptLine] | list[dict],
     out_wav: str | Path,
     *,
-    backend: str = "espeak-ng",
+    backend: str | None = None,
     gap: float = 0.25,
     tts: object | None = None,
 ) -> Narration:
     """Speak every line that passes the guard, in order, with `gap` seconds of silence between,
-    into one 16-bit mono WAV."""
+    into one 16-bit mono WAV. The voice: `tts` if given, else backend `backend`, else the
+    `tts_backend` setting (per language, espeak-ng the fallback)."""
     raw = [ln if isinstance(ln, ScriptLine) else ScriptLine.model_validate(ln) for ln in lines]
     if not raw:
         raise BadInput("the script has no lines")
@@ -114,10 +117,11 @@ def synthesize_script(
         raise BadInput("no line of the script passes the 广告法 guard",
                        detail={"findings": report["findings"]})
     original_index = report["kept_index"]
-    engine = tts or get("tts", backend)
+    engine = tts or _engine(backend)
     out_wav = Path(out_wav)
     out_wav.parent.mkdir(parents=True, exist_ok=True)
     pieces: list[np.ndarray] = []
+    voices: dict[str, str] = {}
     timings: list[LineTiming] = []
     cursor = 0.0
     t0 = time.perf_counter()
@@ -126,6 +130,7 @@ def synthesize_script(
         for i, line in enumerate(items):
             part = Path(tmp) / f"{i}.wav"
             engine.synthesize(line.text, str(part), lang=line.lang)
+            voices.setdefault(line.lang, getattr(engine, "last_backend", None) or getattr(engine, "name", "tts"))
             data, rate = _read_mono(part)
             data = _resample(data, rate, SAMPLE_RATE)
             dur = data.size / SAMPLE_RATE
@@ -142,5 +147,17 @@ def synthesize_script(
     duration = audio.size / SAMPLE_RATE
     return Narration(
         wav=str(out_wav), duration=round(duration, 3), lines=timings, synth_seconds=round(synth, 3),
-        rtf=round(synth / duration, 4) if duration else 0.0, backend=getattr(engine, "name", backend),
+        rtf=round(synth / duration, 4) if duration else 0.0, voices=voices,
+        backend=next(iter(set(voices.values()))) if len(set(voices.values())) == 1 else getattr(engine, "name", "tts"),
     )
+
+
+def _engine(backend: str | None) -> object:
+    """A backend by name; with none named, the `tts_backend` setting through the per-language dispatcher."""
+    if backend and backend != "auto":
+        return get("tts", backend)
+    from shopmind.config import get_settings
+
+    settings = get_settings()
+    spec = settings.tts_backend
+    return get("tts", "auto", cache_key=f"{spec}|{settings.models_dir}", spec=spec, models_dir=settings.models_dir)

@@ -75,6 +75,9 @@ _BUILTIN_MODULES = (
     "shopmind.models.clip",
     "shopmind.models.llm",
     "shopmind.models.tts_espeak",
+    "shopmind.models.tts_piper",  # neural voices (extra `voice`); they register even when their package is absent
+    "shopmind.models.tts_kokoro",
+    "shopmind.models.tts_select",  # "auto": the `tts_backend` setting, resolved per language
     "shopmind.models.faces",
     "shopmind.models.nsfw",
     "shopmind.search.vector",  # vector_index backends (LanceDB, Qdrant): imported by name, no import-time coupling
