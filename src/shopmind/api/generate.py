@@ -14,12 +14,14 @@ import threading
 from collections.abc import Iterator
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from shopmind import ops
+from shopmind.api.cancel import cancel_on_close, run_until_disconnect
 from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
 from shopmind.app import Shopmind
@@ -60,7 +62,7 @@ def list_voices(sm: Shopmind = Depends(get_shopmind)) -> dict:
     return {"voices": [{k: a.get(k) for k in ("name", "method", "base_model", "created", "metrics")} for a in items]}
 
 
-def _events(sm: Shopmind, req: WriteRequest, llm) -> Iterator[dict]:
+def _events(sm: Shopmind, req: WriteRequest, llm, gone: threading.Event | None = None) -> Iterator[dict]:
     """Run the loop in a worker thread; yield token events as they arrive, then the result or an error.
 
     When the client disconnects, the server closes this generator; the `finally` below sets the
@@ -69,7 +71,7 @@ def _events(sm: Shopmind, req: WriteRequest, llm) -> Iterator[dict]:
     """
     q: queue.Queue = queue.Queue()
     done = object()
-    gone = threading.Event()
+    gone = gone or threading.Event()
 
     def on_token(piece: str) -> None:
         q.put({"event": "token", "text": piece, "checked": False})
@@ -96,20 +98,23 @@ def _events(sm: Shopmind, req: WriteRequest, llm) -> Iterator[dict]:
 
 
 @router.post("/{content_type}", response_model=WriteResult)
-def write_content(body: ContentBody,
-                  content_type: str = PathParam(..., max_length=40, examples=["title"],
-                                                description="title, selling_points, description, ad_copy, seo_keywords, "
-                                                            "product_page, or a registered type (unknown: 422)"),
-                  stream: Literal["none", "ndjson", "sse"] = Query("none", description="Stream as NDJSON or server-sent events."),
-                  sm: Shopmind = Depends(get_shopmind)):
+async def write_content(request: Request, body: ContentBody,
+                        content_type: str = PathParam(..., max_length=40, examples=["title"],
+                                                      description="title, selling_points, description, ad_copy, "
+                                                                  "seo_keywords, product_page, or a registered type (unknown: 422)"),
+                        stream: Literal["none", "ndjson", "sse"] = Query("none", description="Stream as NDJSON or server-sent events."),
+                        sm: Shopmind = Depends(get_shopmind)):
     """Write `content_type` (title, selling_points, description, ad_copy, seo_keywords, product_page)
-    grounded in the product facts; the result carries remaining findings, fact issues and the audit trail."""
-    req = _request(sm, content_type, body)
-    llm = writer_llm(sm, body.voice)
+    grounded in the product facts; the result carries remaining findings, fact issues and the audit trail.
+
+    Generation stops when the client disconnects (see `api.cancel`)."""
+    req, llm = await run_in_threadpool(lambda: (_request(sm, content_type, body), writer_llm(sm, body.voice)))
     if stream == "none":
-        return ops.write(sm, req, llm=llm)
+        return await run_until_disconnect(request, ops.write, sm, req, llm=llm)
+    gone = threading.Event()
+    events = _events(sm, req, llm, gone)
     if stream == "ndjson":
-        lines = (json.dumps(e, ensure_ascii=False) + "\n" for e in _events(sm, req, llm))
-        return StreamingResponse(lines, media_type="application/x-ndjson")
-    frames = (f"event: {e['event']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in _events(sm, req, llm))
-    return StreamingResponse(frames, media_type="text/event-stream")
+        lines = (json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+        return StreamingResponse(cancel_on_close(lines, gone), media_type="application/x-ndjson")
+    frames = (f"event: {e['event']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events)
+    return StreamingResponse(cancel_on_close(frames, gone), media_type="text/event-stream")

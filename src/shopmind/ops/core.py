@@ -181,21 +181,46 @@ def writer_llm(app: Shopmind, voice: str | None = None):
     return get_voiced_llm(app.settings, voice)
 
 
-def _cancellable(on_token, cancel):
-    """A token sink that stops generation (raises `Cancelled`) once `cancel` is set: the LLM client's
-    stream is closed as the exception unwinds, so the backend stops writing for nobody."""
-    from shopmind.errors import Cancelled
+class _StopOnCancel:
+    """The LLM, stopped by a cancel event: a stream ends (raising `Cancelled`) at the first token after
+    the event is set, and closing the backend's own stream there tells an HTTP backend to stop too.
 
-    if cancel is None:
-        return on_token
+    The check runs inside this generator, so the backend stream is closed at once, not whenever
+    the exception's traceback is collected. A non-streamed `complete` is checked before it starts."""
 
-    def sink(piece: str) -> None:
-        if cancel.is_set():
+    def __init__(self, llm: Any, cancel) -> None:
+        self._llm = llm
+        self._cancel = cancel
+
+    def __getattr__(self, name: str) -> Any:  # name, last_usage, … of the real backend
+        return getattr(self._llm, name)
+
+    def _check(self) -> None:
+        from shopmind.errors import Cancelled
+
+        if self._cancel.is_set():
             raise Cancelled("the client went away; generation stopped")
-        if on_token is not None:
-            on_token(piece)
 
-    return sink
+    def complete(self, messages, **opts: Any) -> str:
+        self._check()
+        return self._llm.complete(messages, **opts)
+
+    def stream(self, messages, **opts: Any):
+        self._check()
+        pieces = self._llm.stream(messages, **opts)
+        try:
+            for piece in pieces:
+                self._check()
+                yield piece
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+
+
+def stoppable(llm: Any, cancel) -> Any:
+    """`llm` stopped by `cancel` (a `threading.Event`); unchanged when there is no event."""
+    return llm if cancel is None else _StopOnCancel(llm, cancel)
 
 
 @operation("write", cli="write", api="POST /content/{content_type}")
@@ -210,7 +235,27 @@ def write(app: Shopmind, request, *, voice: str | None = None, llm: Any = None, 
     llm = llm if llm is not None else writer_llm(app, voice)
     if cancel is not None and cancel.is_set():
         raise Cancelled("the client went away before generation started")
-    return run_write(request, llm, store=app.store, on_token=_cancellable(on_token, cancel))
+    result = run_write(request, stoppable(llm, cancel), store=app.store, on_token=_checked_sink(on_token, cancel))
+    if cancel is not None and cancel.is_set():  # stopped inside a rewrite round the loop tolerates
+        raise Cancelled("the client went away; the result was dropped")
+    return result
+
+
+def _checked_sink(on_token, cancel):
+    """With a cancel event, a token sink that also stops (any token source, not only `LLM.stream`);
+    having a sink at all makes the draft stream, so it can stop mid-way."""
+    if cancel is None:
+        return on_token
+
+    def sink(piece: str) -> None:
+        if cancel.is_set():
+            from shopmind.errors import Cancelled
+
+            raise Cancelled("the client went away; generation stopped")
+        if on_token is not None:
+            on_token(piece)
+
+    return sink
 
 
 # -------------------------------------------------------------------------------------------- media

@@ -215,10 +215,14 @@ def ask_events(product_id: str, question: str, *, use_llm: bool | None = None, l
         t0 = time.perf_counter()
         pieces: list[str] = []
         try:
-            for piece in model.stream(build_messages(prep), max_tokens=max_tokens, temperature=0.2, seed=settings.seed):
-                _stop_if(cancel)
-                pieces.append(piece)
-                yield {"event": "delta", "text": piece, "provisional": True}
+            stream = model.stream(build_messages(prep), max_tokens=max_tokens, temperature=0.2, seed=settings.seed)
+            try:
+                for piece in stream:
+                    _stop_if(cancel)
+                    pieces.append(piece)
+                    yield {"event": "delta", "text": piece, "provisional": True}
+            finally:
+                _close(stream)  # now, not when the traceback is collected: the backend stops at once
             raw = "".join(pieces)
         except Cancelled:
             raise
@@ -254,10 +258,20 @@ def _complete(model: Any, messages: list[dict], cancel: threading.Event | None, 
     if cancel is None or not hasattr(model, "stream"):
         return model.complete(messages, **opts)
     pieces = []
-    for piece in model.stream(messages, **opts):
-        _stop_if(cancel)
-        pieces.append(piece)
+    stream = model.stream(messages, **opts)
+    try:
+        for piece in stream:
+            _stop_if(cancel)
+            pieces.append(piece)
+    finally:
+        _close(stream)
     return "".join(pieces)
+
+
+def _close(stream: Any) -> None:
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
 
 
 def ask(product_id: str, question: str, *, use_llm: bool | None = None, llm: Any | None = None,
