@@ -3,7 +3,8 @@
     .venv/bin/python scripts/bench_tts.py --lines 10 > bench_tts.json
 
 For each backend × language it speaks: the real-time factor (synthesis seconds / audio seconds,
-after one warm-up line) over N distinct spoken lines that `live.script.build_script` writes for
+after one warm-up line; wall clock, and CPU seconds of this process (all threads) and its espeak-ng children / audio seconds,
+which does not depend on how busy the shared machine is) over N distinct spoken lines that `live.script.build_script` writes for
 three fashion100 products (two built-in products when ../shared/data is absent), and, for English,
 the intelligibility round trip TTS → pocketsphinx (its bundled en-US model) → word error rate
 against the line as read aloud (digits spelt out). No offline Mandarin or Japanese recogniser
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import sys
@@ -129,6 +131,12 @@ class EnglishASR:
         return hyp.hypstr if hyp else ""
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process (all threads) plus its finished children (the espeak-ng binary)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=10)
@@ -163,14 +171,15 @@ def main() -> None:
                 except BadInput as exc:
                     skipped.append({"backend": name, "lang": lang, "reason": exc.message})
                     continue
-                synth = audio = 0.0
+                synth = audio = cpu = 0.0
                 errors = ref_words = 0
                 samples = []
                 for i, text in enumerate(texts):
                     wav = folder / f"{i:02d}.wav"
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), _cpu_seconds()
                     seconds = backend.synthesize(text, str(wav), lang=lang)
                     synth += time.perf_counter() - t0
+                    cpu += _cpu_seconds() - c0
                     audio += seconds
                     if lang == "en" and asr is not None:
                         ref, hyp = spoken_words(text), asr(str(wav)).split()
@@ -179,7 +188,9 @@ def main() -> None:
                         if len(samples) < 3:
                             samples.append({"ref": " ".join(ref), "asr": " ".join(hyp)})
             row = {"backend": name, "lang": lang, "lines": len(texts), "audio_s": round(audio, 2),
-                   "synth_s": round(synth, 2), "rtf": round(synth / audio, 3) if audio else None}
+                   "synth_s": round(synth, 2), "rtf": round(synth / audio, 3) if audio else None,
+                   "cpu_s": round(cpu, 2), "cpu_rtf": round(cpu / audio, 3) if audio else None,
+                   "load_avg_1m": round(os.getloadavg()[0], 2)}
             if lang == "en" and asr is not None:
                 row.update(wer=round(errors / ref_words, 3), ref_words=ref_words, asr_samples=samples)
             else:
