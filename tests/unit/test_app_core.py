@@ -388,3 +388,38 @@ def test_capabilities_do_not_open_the_configured_store_themselves():
         assert "open_store(get_settings())" not in inspect.getsource(fn), fn.__qualname__
     with pytest.raises(TypeError, match="store"):
         facts.from_product("P1")
+
+
+# ------------------------------------------------------------------- per-home state on the app
+def test_per_home_state_lives_on_the_app_not_in_modules(home, tmp_path):
+    """Fitted state and the bridge centre are cached by each app's image space, the Q&A variant index
+    on each app's store; the modules keep no cache of their own."""
+    import os
+
+    from shopmind.service import qa_variants
+    from shopmind.understand import centring, fitting
+
+    for module in (fitting, centring, qa_variants):
+        assert not hasattr(module, "_CACHE"), module.__name__
+
+    a, b = _two_homes(tmp_path)
+    try:
+        path = a.settings.home / "index" / "bridge_centre.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, image_mean=np.full(8, 0.1, np.float32), query_mean=np.full(8, -0.1, np.float32))
+        first = a.image_space.current()
+        assert first.kind == "centred" and b.image_space.current().kind == "raw"
+        assert a.image_space.current().centre is first.centre  # read once while the file is unchanged
+        np.savez(path, image_mean=np.full(8, 0.2, np.float32), query_mean=np.full(8, -0.2, np.float32))
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        again = a.image_space.current()
+        assert again.centre is not first.centre and np.allclose(again.centre.image_mean, 0.2)
+
+        ia, ib = qa_variants.get_index(a.store), qa_variants.get_index(b.store)
+        assert qa_variants.get_index(a.store) is ia and ia is not ib
+        store = a.store
+    finally:
+        a.close()
+        b.close()
+    assert store._derived == {}  # closing the app's store drops what was derived from its catalog

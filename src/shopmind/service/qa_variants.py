@@ -8,9 +8,7 @@ reused across questions; a re-ingest changes the signature and triggers a rebuil
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from shopmind.catalog.store import CatalogStore
 from shopmind.domain import Product
@@ -100,10 +98,6 @@ def build_index(store: CatalogStore, lex: Lexicon | None = None) -> VariantIndex
     return index
 
 
-_CACHE: dict[Path, tuple[tuple, VariantIndex]] = {}
-_LOCK = threading.Lock()
-
-
 def _signature(store: CatalogStore) -> tuple:
     row = store.conn().execute(
         "SELECT COUNT(*), MAX(ingested_at), TOTAL(LENGTH(title)), TOTAL(LENGTH(attributes)) FROM products"
@@ -112,17 +106,9 @@ def _signature(store: CatalogStore) -> tuple:
 
 
 def get_index(store: CatalogStore) -> VariantIndex:
-    """The variant index of this store's current catalog (rebuilt after any change)."""
-    sig = _signature(store)
-    home = store.settings.home
-    with _LOCK:
-        cached = _CACHE.get(home)
-        if cached and cached[0] == sig:
-            return cached[1]
-    index = build_index(store)
-    with _LOCK:
-        _CACHE[home] = (sig, index)
-    return index
+    """The variant index of this store's current catalog (rebuilt after any change). It is kept on the
+    store (the app's, one per home), so two homes never share one and it goes when the store closes."""
+    return store.derived("qa_variants", _signature(store), lambda: build_index(store))
 
 
 def find_variants(store: CatalogStore, product: Product) -> tuple[list[VariantRef], list[VariantRef]]:

@@ -182,6 +182,7 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# Stays process-wide: loaded model weights keyed by file, shared and never changed (not per-home state).
 _LOADED: dict[str, SentimentModel] = {}
 
 

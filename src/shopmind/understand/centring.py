@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,22 +68,32 @@ def fit_centre(store: CatalogStore, seed: int = 0) -> Centre | None:
     tmp = path.with_name(path.stem + ".tmp.npz")
     np.savez(tmp, image_mean=centre.image_mean, query_mean=centre.query_mean)
     tmp.replace(path)
-    _CACHE.pop(str(path), None)
     return centre
 
 
-_CACHE: dict[str, tuple[float, Centre]] = {}
+class CentreCache:
+    """One home's bridge centre, read once per change of its file (by mtime and size). The app's
+    image space holds one; `load_centre` without a cache reads the file afresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._centre: Centre | None = None
+
+    def get(self, settings: Settings) -> Centre | None:
+        path = _path(settings)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if self._key != key:
+                with np.load(path) as data:
+                    self._centre = Centre(data["image_mean"].astype(np.float32), data["query_mean"].astype(np.float32))
+                self._key = key
+            return self._centre
 
 
-def load_centre(settings: Settings) -> Centre | None:
-    path = _path(settings)
-    if not path.is_file():
-        return None
-    mtime = path.stat().st_mtime
-    hit = _CACHE.get(str(path))
-    if hit and hit[0] == mtime:
-        return hit[1]
-    with np.load(path) as data:
-        centre = Centre(data["image_mean"].astype(np.float32), data["query_mean"].astype(np.float32))
-    _CACHE[str(path)] = (mtime, centre)
-    return centre
+def load_centre(settings: Settings, cache: CentreCache | None = None) -> Centre | None:
+    return (cache or CentreCache()).get(settings)

@@ -8,6 +8,7 @@ from shopmind.config import Settings
 from shopmind.models import registry
 from shopmind.models.protocols import OCR, ImageEncoder, TextEncoder
 
+# Stays process-wide: a bridge is shared immutable weights keyed by model folder, not per-home state.
 _BRIDGES: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
 

@@ -85,28 +85,42 @@ class FittedState:
     version: str = ""
 
 
-_CACHE: dict[Path, tuple[float, FittedState]] = {}
-_LOCK = threading.Lock()
+class FittedCache:
+    """One home's fitted state, read once per change of fit.json (by mtime and size).
+
+    The `Shopmind` app's image space holds one, so fitted heads live as long as the app and two
+    apps on two homes never share one; `load_fitted` without a cache reads the files afresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._state: FittedState | None = None
+
+    def get(self, settings: Settings) -> FittedState | None:
+        report_path = fitted_dir(settings) / "fit.json"
+        try:
+            st = report_path.stat()
+        except FileNotFoundError:
+            return None
+        key = (str(report_path), st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if self._key != key:
+                self._state, self._key = _read_fitted(settings, report_path), key
+            return self._state
 
 
-def load_fitted(settings: Settings) -> FittedState | None:
-    """The fitted head and taggers, or None before `fit` has run (reloaded when fit.json changes)."""
-    report_path = fitted_dir(settings) / "fit.json"
-    if not report_path.exists():
-        return None
-    mtime = report_path.stat().st_mtime
-    with _LOCK:
-        cached = _CACHE.get(report_path)
-        if cached and cached[0] == mtime:
-            return cached[1]
-        report = json.loads(report_path.read_text("utf-8"))
-        head_path = fitted_dir(settings) / "head.npz"
-        head = AlignmentHead.load(head_path) if head_path.exists() else None
-        loaded = [AttributeTagger.load(p) for p in sorted((fitted_dir(settings) / "taggers").glob("*.npz"))]
-        taggers = {t.field_name: t for t in loaded}
-        state = FittedState(head=head, taggers=taggers, report=report, version=report.get("version", ""))
-        _CACHE[report_path] = (mtime, state)
-        return state
+def _read_fitted(settings: Settings, report_path: Path) -> FittedState:
+    report = json.loads(report_path.read_text("utf-8"))
+    head_path = fitted_dir(settings) / "head.npz"
+    head = AlignmentHead.load(head_path) if head_path.exists() else None
+    loaded = [AttributeTagger.load(p) for p in sorted((fitted_dir(settings) / "taggers").glob("*.npz"))]
+    taggers = {t.field_name: t for t in loaded}
+    return FittedState(head=head, taggers=taggers, report=report, version=report.get("version", ""))
+
+
+def load_fitted(settings: Settings, cache: FittedCache | None = None) -> FittedState | None:
+    """The fitted head and taggers, or None before `fit` has run (through `cache`, the app's, when given)."""
+    return (cache or FittedCache()).get(settings)
 
 
 def label_fields(store: CatalogStore, ids: list[str]) -> dict[str, dict[str, str]]:

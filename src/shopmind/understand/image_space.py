@@ -24,8 +24,8 @@ import numpy as np
 from PIL import Image
 
 from shopmind.config import Settings
-from shopmind.understand.centring import Centre, fit_centre, load_centre
-from shopmind.understand.fitting import FittedState, image_inputs, load_fitted
+from shopmind.understand.centring import Centre, CentreCache, fit_centre, load_centre
+from shopmind.understand.fitting import FittedCache, FittedState, image_inputs, load_fitted
 
 if TYPE_CHECKING:
     from shopmind.catalog.store import CatalogStore
@@ -70,13 +70,16 @@ class ImageSpace:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # this home's fitted head/taggers and bridge centre, read once per change of their files
+        self._fitted = FittedCache()
+        self._centre = CentreCache()
 
     def current(self) -> SpaceState:
         """The best space available now (fit and centre files are read once per change of their mtime)."""
-        fitted = load_fitted(self.settings)
+        fitted = load_fitted(self.settings, self._fitted)
         if fitted and fitted.head:
             return SpaceState("fitted", f"fitted:{fitted.version}", fitted=fitted)
-        centre = load_centre(self.settings)
+        centre = load_centre(self.settings, self._centre)
         if centre is not None:
             return SpaceState("centred", f"bridge:{centre.version}", fitted=fitted, centre=centre)
         return SpaceState("raw", "bridge", fitted=fitted)
@@ -88,11 +91,11 @@ class ImageSpace:
     def prepare(self, store: CatalogStore) -> SpaceState:
         """Before indexing: (re)estimate the zero-shot centre when there is no fitted head and the
         catalog has no centre yet or changed size by more than CENTRE_DRIFT; then decide."""
-        fitted = load_fitted(self.settings)
+        fitted = load_fitted(self.settings, self._fitted)
         if not (fitted and fitted.head):
             n = store.conn().execute("SELECT count(*) FROM image_features").fetchone()[0]
             known = int(store.get_meta("bridge_centre_count") or 0)
-            if load_centre(self.settings) is None or abs(n - known) > CENTRE_DRIFT * max(known, 1):
+            if load_centre(self.settings, self._centre) is None or abs(n - known) > CENTRE_DRIFT * max(known, 1):
                 if fit_centre(store) is not None:
                     store.set_meta("bridge_centre_count", str(n))
         return self.current()
@@ -109,5 +112,5 @@ class ImageSpace:
 
 
 def image_space(settings: Settings) -> ImageSpace:
-    """An image space for `settings` (stateless apart from the mtime caches it reads through)."""
+    """A new image space for `settings` (with its own file caches; the app keeps one for its life)."""
     return ImageSpace(settings)

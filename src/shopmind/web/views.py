@@ -339,6 +339,7 @@ async def write_stream(request: Request) -> Response:
     from fastapi.responses import StreamingResponse
 
     from shopmind.api.deps import get_shopmind
+    from shopmind.api.cancel import cancel_on_close
     from shopmind.api.generate import ContentBody, _events, _request
     from shopmind.errors import BackendUnavailable
     from shopmind.generate import WriteResult
@@ -362,7 +363,7 @@ async def write_stream(request: Request) -> Response:
     instruction = f"{ctype} ({req.language})" + (f" · {req.persona}" if req.persona else "")
 
     def lines():
-        for event in _events(sm, req, llm):
+        for event in _events(sm, req, llm, gone):
             if event["event"] == "token":
                 out = event
             elif event["event"] == "result":
@@ -375,7 +376,8 @@ async def write_stream(request: Request) -> Response:
                 out = {"event": "html", "html": ctx.html(template, code=event.get("code"), message=event.get("message"))}
             yield json.dumps(out, ensure_ascii=False) + "\n"
 
-    return ctx.finish(StreamingResponse(lines(), media_type="application/x-ndjson"))
+    gone = threading.Event()  # set when the browser leaves: generation stops (api.cancel)
+    return ctx.finish(StreamingResponse(cancel_on_close(lines(), gone), media_type="application/x-ndjson"))
 
 
 @router.post("/ui/feedback")
