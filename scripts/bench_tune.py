@@ -5,6 +5,12 @@
 - switch: seconds to switch llama.cpp between base and adapter (load once, then set per call).
 
     SHOPMIND_HOME=... python scripts/bench_tune.py ADAPTER [--tokens 20]
+
+- speed: seconds per training example for a config under several settings (prompt style,
+  precision, top-N LoRA layers, answer-only logits), a few optimizer steps each, the base loaded
+  once and re-wrapped per trial; the machine's load average is printed beside each figure:
+
+    python scripts/bench_tune.py --speed examples/tune/advertisegen.yaml [--steps 3]
 """
 
 from __future__ import annotations
@@ -19,11 +25,91 @@ PROMPTS = ["类型#上衣*材质#牛仔布*颜色#白色*风格#简约", "类型
            "类型#裙*材质#雪纺*图案#碎花*裙型#a字"]
 
 
+SPEED_TRIALS = [
+    {"label": "previous: shopmind prompt, fp32, all layers, full logits", "prompt_style": "shopmind",
+     "precision": "fp32", "lora_layers": None, "full_logits": True},
+    {"label": "shopmind prompt, fp32, all layers, answer-only logits", "prompt_style": "shopmind",
+     "precision": "fp32", "lora_layers": None},
+    {"label": "compact prompt, fp32, all layers", "prompt_style": "compact", "precision": "fp32", "lora_layers": None},
+    {"label": "compact prompt, bf16 autocast, all layers", "prompt_style": "compact", "precision": "bf16-autocast",
+     "lora_layers": None},
+    {"label": "compact prompt, fp32, top 8 layers", "prompt_style": "compact", "precision": "fp32", "lora_layers": 8},
+    {"label": "compact prompt, bf16 autocast, top 8 layers", "prompt_style": "compact",
+     "precision": "bf16-autocast", "lora_layers": 8},
+]
+
+
+def speed(config: str, steps: int, only: list[int] | None) -> None:
+    """Time `steps` optimizer steps (after one warm-up step) per trial; one JSON line per trial."""
+    import os
+    import tempfile
+
+    import torch
+
+    from shopmind.config import get_settings
+    import importlib
+
+    base_mod = importlib.import_module("shopmind.tune.base")
+    train_mod = importlib.import_module("shopmind.tune.train")  # `shopmind.tune.train` the name is a function
+    from shopmind.tune.config import load_config
+
+    settings = get_settings()
+    cfg0 = load_config(config)
+    spec = base_mod.resolve_base(cfg0.base_model, settings)
+    t0 = time.perf_counter()
+    tok = base_mod.load_tokenizer(spec)
+    model = base_mod.load_model(spec)
+    print(json.dumps({"setup_s": round(time.perf_counter() - t0, 1), "threads": torch.get_num_threads(),
+                      "load": os.getloadavg()}), flush=True)
+    cache = {"model": model}
+    base_mod.load_tokenizer = lambda _spec: tok  # the trials share one tokenizer and one base
+    base_mod.load_model = lambda _spec, **_: cache["model"]
+    sft = train_mod.sft_loss
+
+    def full_logits_loss(m, batch):  # the previous way: logits for every position, HF's own loss
+        return m(**batch).loss
+
+    for i, trial in enumerate(SPEED_TRIALS):
+        if only and i not in only:
+            continue
+        cfg = cfg0.model_copy(update={"prompt_style": trial["prompt_style"], "precision": trial["precision"],
+                                      "lora_layers": trial["lora_layers"], "max_steps": steps + 1,
+                                      "threads": cfg0.threads or 2, "max_minutes": None,
+                                      "grad_accum": 2, "batch_size": 1})
+        train_mod.sft_loss = full_logits_loss if trial.get("full_logits") else sft
+        with tempfile.TemporaryDirectory() as home:
+            tr = train_mod.Trainer(cfg, home=Path(home), settings=settings, progress=False, log=lambda _m: None)
+            tr._prepare()
+            tr.train_step(0)  # warm-up
+            load0 = os.getloadavg()[0]
+            t1 = time.perf_counter()
+            tokens = answer = 0
+            for s in range(1, steps + 1):
+                out = tr.train_step(s)
+                tokens += out["tokens"]
+                answer += sum(sum(1 for x in tr.train_set[j].labels if x != -100) for j in tr.stream.step(s))
+            dt = time.perf_counter() - t1
+            n = steps * tr.per_step
+            print(json.dumps({"trial": trial["label"], "examples": n, "s_per_example": round(dt / n, 2),
+                              "tokens_per_example": round(tokens / n), "answer_tokens_per_example": round(answer / n),
+                              "train_tokens_per_s": round(tokens / dt, 1), "load_before": round(load0, 2),
+                              "load_after": round(os.getloadavg()[0], 2)}, ensure_ascii=False), flush=True)
+            cache["model"] = tr.model.unload()  # strip this trial's LoRA layers off the shared base
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("adapter")
+    ap.add_argument("adapter", nargs="?")
     ap.add_argument("--tokens", type=int, default=20)
+    ap.add_argument("--speed", metavar="CONFIG", help="time training settings for this config instead")
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--trials", default="", help="comma-separated trial numbers (default: all)")
     args = ap.parse_args()
+    if args.speed:
+        speed(args.speed, args.steps, [int(x) for x in args.trials.split(",") if x.strip()] or None)
+        return
+    if not args.adapter:
+        ap.error("name an ADAPTER (or use --speed CONFIG)")
 
     import numpy as np
     import torch

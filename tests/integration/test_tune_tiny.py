@@ -85,6 +85,39 @@ def test_train_kill_and_resume_matches_an_uninterrupted_run(work):
     assert any(float(v.abs().sum()) > 0 for k, v in wa.items() if "lora_B" in k)
 
 
+def test_answer_only_logits_give_the_same_loss_as_the_full_forward(work):
+    """The vocabulary head runs only where a label is; the loss must not change."""
+    from shopmind.tune.train import _pad, sft_loss
+
+    tr = Trainer(_cfg(work, name="loss-check"), home=work["home"], progress=False)
+    tr._prepare()
+    with torch.no_grad():
+        for items in (tr.train_set[:1], tr.train_set[:3]):  # one row, and a padded batch
+            batch = _pad(items, tr.pad_id)
+            assert float(sft_loss(tr.model, batch)) == pytest.approx(float(tr.model(**batch).loss), rel=1e-5)
+
+
+def test_top_layers_bf16_autocast_compact_run_is_deterministic_and_resumes(work):
+    """The CPU speed settings (LoRA on the top layer only, bf16 autocast, compact prompt) keep the
+    seed and --resume promises, and the adapter touches only the layer it was asked to."""
+    kw = {"lora_layers": 1, "precision": "bf16-autocast", "prompt_style": "compact", "max_steps": 4,
+          "lora_dropout": 0.0}
+    a = Trainer(_cfg(work, name="fast-a", **kw), home=work["home"], progress=False).fit()
+    assert a["metrics"]["dtype"] == "bf16-autocast" and a["config"]["prompt_style"] == "compact"
+    assert a["metrics"]["examples_seen"] == 8 and a["metrics"]["seconds_per_example"] > 0
+    wa = _weights(a)
+    assert wa and all(".layers.1." in k for k in wa)  # 2-layer model: only the top one adapted
+    halted = Trainer(_cfg(work, name="fast-b", **kw), home=work["home"], progress=False).fit(halt_after_step=3)
+    assert halted["step"] == 3
+    b = Trainer(_cfg(work, name="fast-b", **kw), home=work["home"], resume=True, progress=False).fit()
+    wb = _weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    from shopmind.tune.export_gguf import write_lora_gguf
+
+    info = write_lora_gguf(Path(a["path"]), work["root"] / "fast-a.gguf")
+    assert info["modules"] == 3  # q, v, o of layer 1 only
+
+
 def test_resume_refuses_a_changed_config_or_missing_checkpoint(work):
     with pytest.raises(NotFound, match="no checkpoint"):
         Trainer(_cfg(work, name="never-ran"), home=work["home"], resume=True, progress=False).fit()

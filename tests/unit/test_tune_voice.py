@@ -65,6 +65,24 @@ def test_eval_copy_prints_the_issue_keys_and_the_adapter(fake, tmp_path):
     assert fake.requests[0]["model"] == "denim-brand"
 
 
+def test_a_voice_is_served_the_exact_prompt_it_was_trained_on(fake, home):
+    """A compact-style adapter gets the compact prompt, an older (full-prompt) one the full write
+    prompt: each exactly the messages its training examples were built from."""
+    from shopmind.tune.datasets import _advertisegen_messages
+
+    _register(home, "compact-voice", config={"prompt_style": "compact"})
+    _register(home, "full-voice", config={"prompt_style": "shopmind"})
+    fake.replies = [GOOD, GOOD, GOOD]
+    for voice in ("compact-voice", "full-voice", "unregistered-on-this-host"):
+        res = CliRunner().invoke(_cli(), ["write", "description", "--attributes", DENIM, "--voice", voice, "--json"])
+        assert res.exit_code == 0, res.output
+    sent = [r["messages"] for r in fake.requests]
+    assert sent[0] == _advertisegen_messages(DENIM, "-", "compact")[:-1]
+    assert sent[1] == sent[2] == _advertisegen_messages(DENIM, "-", "shopmind")[:-1]
+    compact, full = (sum(len(m["content"]) for m in msgs) for msgs in sent[:2])
+    assert compact < full / 3
+
+
 def test_api_voices_and_unknown_voice(home, monkeypatch):
     from shopmind.api.errors import install_error_handlers
     from shopmind.api.generate import router

@@ -25,7 +25,7 @@ from shopmind.generate import factcheck
 from shopmind.generate.facts import ProductFacts, from_attributes, from_product
 from shopmind.generate.jsonfix import generate_structured
 from shopmind.generate.languages import normalise_language
-from shopmind.generate.prompts import build_messages, rewrite_messages
+from shopmind.generate.prompts import COMPACT_TYPES, build_messages, compact_messages, rewrite_messages
 from shopmind.generate.schemas import (MAX_TOKENS, SCHEMAS, AuditStep, WriteRequest, WriteResult, render_text,
                                        replace_fields, text_fields)
 
@@ -125,12 +125,22 @@ class Writer:
 
     def draft(self, sink: TokenSink | None) -> BaseModel:
         t0 = time.perf_counter()
-        messages = build_messages(self.req.content_type, self.facts, language=self.language,
-                                  persona=self.req.persona, brand_voice=self.req.brand_voice)
+        messages, style = self.draft_messages()
         complete = self._streamer(sink) if sink else self._complete
         content, raws = generate_structured(complete, messages, self.schema, retries=1)
-        self._step(0, "draft", content, t0, note=f"{len(raws)} LLM call(s)")
+        self._step(0, "draft", content, t0, note=f"{len(raws)} LLM call(s), {style} prompt")
         return content
+
+    def draft_messages(self) -> tuple[list[dict[str, str]], str]:
+        """The draft prompt and its style. A brand-voice adapter trained on the compact prompt
+        (its LLM says `prompt_style = "compact"`) is served that same prompt, where it covers the
+        request (Chinese, a compact content type, no persona); everything else gets the full prompt."""
+        if (getattr(self.llm, "prompt_style", None) == "compact" and self.req.content_type in COMPACT_TYPES
+                and self.language == "zh" and not self.req.persona):
+            return compact_messages(self.req.content_type, self.facts, language=self.language,
+                                    brand_voice=self.req.brand_voice), "compact"
+        return build_messages(self.req.content_type, self.facts, language=self.language,
+                              persona=self.req.persona, brand_voice=self.req.brand_voice), "full"
 
     def rule_rewrite(self, content: BaseModel, comp: dict[str, list[Finding]]) -> BaseModel:
         """Compliance rule rewrites on the fields that have violations."""

@@ -73,6 +73,36 @@ def build_messages(content_type: str, facts: ProductFacts, *, language: str = "z
     ]
 
 
+COMPACT_TYPES = ("description",)
+
+
+def compact_facts_line(facts: ProductFacts, brand_voice: str | None = None) -> str:
+    """The facts as one `key：v1、v2；key：v` line, every value flattened by `as_data`."""
+    parts = [f"商品：{as_data(facts.title)}"] if facts.title else []
+    parts += [f"{as_data(k)}：{'、'.join(as_data(v) for v in vs)}" for k, vs in facts.grouped().items()]
+    if facts.price is not None:
+        parts.append(f"价格：{facts.price:g} 元")
+    parts += [f"卖点：{as_data(p)}" for p in facts.selling_points]
+    if brand_voice:
+        parts.append(f"品牌语气：{as_data(brand_voice)}")
+    return "；".join(p for p in parts if p)
+
+
+def compact_messages(content_type: str, facts: ProductFacts, *, language: str = "zh",
+                     brand_voice: str | None = None) -> list[dict[str, str]]:
+    """The short prompt brand-voice adapters are trained and served with (tune `prompt_style:
+    compact`, ~60-100 tokens instead of ~360): the adapter learned the style from examples, so it
+    needs only the fenced facts and one instruction line."""
+    if content_type not in COMPACT_TYPES:
+        raise BadInput(f"the compact prompt style covers {', '.join(COMPACT_TYPES)}, not {content_type!r}")
+    ctx = _common(facts, language, brand_voice) | {"facts_line": compact_facts_line(facts, brand_voice)}
+    env = environment()
+    return [
+        {"role": "system", "content": env.get_template("voice_system.j2").render(**ctx).strip()},
+        {"role": "user", "content": env.get_template(f"voice_{content_type}.j2").render(**ctx).strip()},
+    ]
+
+
 def rewrite_messages(content_type: str, facts: ProductFacts, current: dict[str, Any], problems: list[Finding], *,
                      language: str = "zh", brand_voice: str | None = None) -> list[dict[str, str]]:
     """Messages asking the LLM to fix exactly the listed findings and keep the rest."""

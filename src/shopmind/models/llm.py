@@ -75,13 +75,14 @@ class LlamaCppLLM:
         self._active_lora: tuple[str, float] | None = None
         self.last_usage: dict = {}
 
-    def with_lora(self, name: str, path: str | Path, scale: float = 1.0) -> "LoraView":
+    def with_lora(self, name: str, path: str | Path, scale: float = 1.0,
+                  prompt_style: str | None = None) -> "LoraView":
         """This model serving one GGUF LoRA adapter. Adapters load once and stay registered on the
         shared base; a call sets its adapter on the context (no model reload), see `_use_lora`."""
         path = Path(path)
         if not path.is_file():
             raise BackendUnavailable(f"LoRA adapter file not found: {path}")
-        return LoraView(self, name, path, scale)
+        return LoraView(self, name, path, scale, prompt_style=prompt_style)
 
     def _use_lora(self, llama: Any, lora: tuple[str, float] | None) -> None:
         """Make `lora` (adapter file, scale) or none the active adapter; called under the lock.
@@ -180,9 +181,11 @@ class LoraView:
     """A LlamaCppLLM seen through one LoRA adapter (a brand voice): same interface, shared base
     weights, so any number of voices cost one model load plus a few MB each."""
 
-    def __init__(self, base: LlamaCppLLM, name: str, path: Path, scale: float = 1.0) -> None:
+    def __init__(self, base: LlamaCppLLM, name: str, path: Path, scale: float = 1.0,
+                 prompt_style: str | None = None) -> None:
         self.base, self.adapter, self._lora = base, name, (str(path), float(scale))
         self.name = f"{base.name}+lora:{name}"
+        self.prompt_style = prompt_style  # the prompt the adapter was trained on; the writer serves the same
 
     @property
     def last_usage(self) -> dict:

@@ -75,6 +75,8 @@ def pick_dtype(precision: str, device: str) -> Any:
         if device == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
+    if precision == "bf16-autocast":  # weights stay fp32; the trainer runs matmuls under bf16 autocast
+        return torch.float32
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 

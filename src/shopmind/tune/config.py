@@ -39,7 +39,7 @@ class TuneConfig(BaseModel):
 
     datasets: list[str] = Field(default_factory=list)
     dataset_format: Literal["auto", "csv", "alpaca", "sharegpt", "advertisegen", "feedback"] = "auto"
-    prompt_style: Literal["shopmind", "plain"] = "shopmind"
+    prompt_style: Literal["shopmind", "compact", "plain"] = "shopmind"
     system_prompt: str | None = None
     skip_examples: int = Field(0, ge=0)
     max_examples: int | None = Field(None, ge=1)
@@ -50,6 +50,8 @@ class TuneConfig(BaseModel):
     lora_alpha: float = Field(16, gt=0)
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    # adapt only the top N decoder layers (PEFT layers_to_transform): backward stops below them
+    lora_layers: int | None = Field(None, ge=1)
 
     epochs: float = Field(1, gt=0)
     max_steps: int | None = Field(None, ge=1)
@@ -70,7 +72,7 @@ class TuneConfig(BaseModel):
     max_minutes: float | None = Field(None, gt=0)
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16", "bf16-autocast"] = "auto"
     load_in_4bit: bool = False
     threads: int | None = Field(None, ge=1)
 

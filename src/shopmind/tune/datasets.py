@@ -80,7 +80,7 @@ def _advertisegen_messages(content: str, summary: str, style: str) -> list[dict[
     if style == "plain":
         return [{"role": "user", "content": f"{PLAIN_INSTRUCTION}\n{content}"},
                 {"role": "assistant", "content": summary}]
-    return _shopmind_messages(_facts_from_attributes(content), summary)
+    return _shopmind_messages(_facts_from_attributes(content), summary, compact=style == "compact")
 
 
 def _facts_from_attributes(content: str) -> Any:
@@ -89,13 +89,14 @@ def _facts_from_attributes(content: str) -> Any:
     return from_attributes(content)
 
 
-def _shopmind_messages(facts: Any, answer: str) -> list[dict[str, str]]:
-    """The prompt `write description` sends, with the reference as its JSON answer, so the adapter
+def _shopmind_messages(facts: Any, answer: str, *, compact: bool = False) -> list[dict[str, str]]:
+    """The prompt `write description` sends (the full one, or with `compact` the short one a
+    compact-style voice is served with), with the reference as its JSON answer, so the adapter
     learns exactly the call it will serve."""
-    from shopmind.generate.prompts import build_messages
+    from shopmind.generate.prompts import build_messages, compact_messages
 
-    return build_messages("description", facts) + [
-        {"role": "assistant", "content": json.dumps({"description": answer}, ensure_ascii=False)}]
+    prompt = compact_messages("description", facts) if compact else build_messages("description", facts)
+    return prompt + [{"role": "assistant", "content": json.dumps({"description": answer}, ensure_ascii=False)}]
 
 
 def _alpaca_messages(row: dict, system: str | None) -> list[dict[str, str]]:

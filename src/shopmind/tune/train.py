@@ -84,15 +84,42 @@ def _pad(items: list[Encoded], pad_id: int) -> dict[str, Any]:
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
+def answer_logits(model: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(logits, targets, row) for the labelled (answer) positions only.
+
+    Why: the vocabulary head is 151k wide, and a prompt is most of an example; running the
+    decoder, then the head only on the hidden states that predict a label, skips most of the
+    head's work (forward and backward) without changing the loss. Falls back to the full forward
+    for models without a decoder/head split."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    labels = batch["labels"][:, 1:]
+    mask = labels != -100
+    decoder = getattr(inner, "get_decoder", lambda: None)()
+    head = getattr(inner, "get_output_embeddings", lambda: None)()
+    if decoder is not None and head is not None:
+        hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        logits = head(hidden[:, :-1][mask])
+    else:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1][mask]
+    rows = mask.nonzero()[:, 0]
+    return logits.float(), labels[mask], rows
+
+
+def sft_loss(model: Any, batch: dict[str, Any]) -> Any:
+    """Mean cross-entropy over the answer tokens of the batch (what HF's causal-LM loss computes)."""
+    import torch
+
+    logits, targets, _ = answer_logits(model, batch)
+    return torch.nn.functional.cross_entropy(logits, targets)
+
+
 def _sequence_logps(model: Any, batch: dict[str, Any]) -> Any:
     """Sum of the log-probabilities of the labelled (answer) tokens, per row."""
     import torch
 
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
-    labels = batch["labels"][:, 1:]
-    mask = labels != -100
-    logps = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return (logps * mask).sum(-1)
+    logits, targets, rows = answer_logits(model, batch)
+    logps = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    return torch.zeros(batch["labels"].shape[0], dtype=logps.dtype, device=logps.device).index_add(0, rows, logps)
 
 
 def dpo_loss(model: Any, pairs: list[EncodedPair], pad_id: int, beta: float, device: str) -> tuple[Any, dict]:
@@ -210,20 +237,42 @@ class Trainer:
         missing = [m for m in cfg.target_modules if not any(n.endswith(m) for n, _ in base.named_modules())]
         if missing:
             raise BadInput(f"target_modules not in {self.spec.model_id}: {missing}")
+        extra: dict[str, Any] = {}
+        if cfg.lora_layers:
+            n_layers = int(getattr(base.config, "num_hidden_layers", 0) or 0)
+            if not n_layers:
+                raise BadInput(f"lora_layers needs a model with numbered decoder layers; {self.spec.model_id} has none")
+            extra["layers_to_transform"] = list(range(max(0, n_layers - cfg.lora_layers), n_layers))
         lora = LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                          target_modules=list(cfg.target_modules), bias="none", task_type="CAUSAL_LM")
+                          target_modules=list(cfg.target_modules), bias="none", task_type="CAUSAL_LM", **extra)
         return get_peft_model(base, lora)
 
     # ── one step ─────────────────────────────────────────────────────────────────
     def _micro_batches(self, idx: list[int]) -> list[list[Any]]:
+        """The step's examples in micro-batches; with batch_size > 1 they are sorted by length
+        first (a pure function of the step's indices, so resume stays exact), which keeps padding small."""
         items = [self.train_set[i] for i in idx]
+        if self.cfg.batch_size > 1:
+            items.sort(key=lambda e: len(e.chosen.input_ids) + len(e.rejected.input_ids)
+                       if isinstance(e, EncodedPair) else len(e.input_ids))
         return [items[i: i + self.cfg.batch_size] for i in range(0, len(items), self.cfg.batch_size)]
 
+    def _autocast(self) -> Any:
+        """bf16 autocast for `precision: bf16-autocast` (fp32 master weights, bf16 matmuls)."""
+        import contextlib
+
+        import torch
+
+        if self.cfg.precision != "bf16-autocast":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device, dtype=torch.bfloat16)
+
     def _loss(self, items: list[Any]) -> tuple[Any, dict]:
-        if self.cfg.method == "dpo":
-            return dpo_loss(self.model, items, self.pad_id, self.cfg.dpo_beta, self.device)
-        batch = {k: v.to(self.device) for k, v in _pad(items, self.pad_id).items()}
-        return self.model(**batch).loss, {}
+        with self._autocast():
+            if self.cfg.method == "dpo":
+                return dpo_loss(self.model, items, self.pad_id, self.cfg.dpo_beta, self.device)
+            batch = {k: v.to(self.device) for k, v in _pad(items, self.pad_id).items()}
+            return sft_loss(self.model, batch), {}
 
     def train_step(self, step: int) -> dict[str, Any]:
         import torch
@@ -431,8 +480,11 @@ class Trainer:
             "eval_loss_last": evals[-1] if evals else None, "best_step": state.get("best_step"),
             "weights": used, "train_seconds": round(state["train_seconds"], 2), "setup_seconds": round(setup_s, 2),
             "seconds_per_epoch": round(state["train_seconds"] / epochs_done, 1) if epochs_done else None,
+            "examples_seen": state["step"] * self.per_step,
+            "seconds_per_example": round(state["train_seconds"] / (state["step"] * self.per_step), 3)
+            if state["step"] else None,
             "train_tokens_per_s": round(state["tokens"] / state["train_seconds"], 2) if state["train_seconds"] else None,
-            "peak_rss_mb": peak_rss_mb(), "device": self.device, "dtype": str(self.dtype).replace("torch.", ""),
+            "peak_rss_mb": peak_rss_mb(), "device": self.device, "dtype": "bf16-autocast" if cfg.precision == "bf16-autocast" else str(self.dtype).replace("torch.", ""),
         }
         if cfg.method == "dpo" and history:
             metrics["reward_accuracy_last"] = history[-1].get("reward_accuracy")

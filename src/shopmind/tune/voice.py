@@ -27,10 +27,13 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
 
     if not voice:
         return get_llm(settings)
+    reg = AdapterRegistry(Path(settings.home))
     if settings.llm == "openai":
         key = "|".join(str(x) for x in (settings.llm_base_url, voice, "lora"))
-        return backends.get("llm", "openai", cache_key=key, settings=settings, model=voice)
-    reg = AdapterRegistry(Path(settings.home))
+        llm = backends.get("llm", "openai", cache_key=key, settings=settings, model=voice)
+        if reg.exists(voice):  # trained here and served by vLLM: same prompt as in training
+            llm.prompt_style = prompt_style(reg.meta(voice))
+        return llm
     meta = reg.meta(voice)  # NotFound with the registered names
     if meta.get("task", "text") != "text":
         raise BadInput(f"adapter {voice} is an image adapter, not a writing voice")
@@ -45,7 +48,14 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
         write_lora_gguf(Path(meta["path"]), gguf, name=voice)
     base = backends.get("llm", "llama-cpp", cache_key=f"lora-base|{base_gguf}|{settings.seed}",
                         settings=settings, model_path=base_gguf)
-    return base.with_lora(voice, gguf)
+    return base.with_lora(voice, gguf, prompt_style=prompt_style(meta))
+
+
+def prompt_style(meta: dict[str, Any]) -> str:
+    """The prompt style an adapter was trained with (from its registry record): serving uses the
+    same one, so the adapter sees the prompt it learned. Records from before the field existed
+    were trained on the full `shopmind` prompt."""
+    return str((meta.get("config") or {}).get("prompt_style") or "shopmind")
 
 
 def voice_script(script: Any, products: list[Any], llm: Any, voice: str) -> Any:
