@@ -74,6 +74,7 @@ def speed(config: str, steps: int, only: list[int] | None) -> None:
             continue
         cfg = cfg0.model_copy(update={"prompt_style": trial["prompt_style"], "precision": trial["precision"],
                                       "lora_layers": trial["lora_layers"], "max_steps": steps + 1,
+                                      "max_length": max(cfg0.max_length, 520 if trial["prompt_style"] == "shopmind" else 0),
                                       "threads": cfg0.threads or 2, "max_minutes": None,
                                       "grad_accum": 2, "batch_size": 1})
         train_mod.sft_loss = full_logits_loss if trial.get("full_logits") else sft

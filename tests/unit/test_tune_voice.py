@@ -133,3 +133,22 @@ def test_live_script_with_a_voice_adds_checked_lines(fake, tmp_path):
     assert "网面跑鞋" in lines[0]["text"]["zh"] and lines[0]["seconds"]["zh"] > 0
     assert all(r["model"] == "host-voice" for r in fake.requests)
     assert not any("元" in ln["text"]["zh"] for ln in lines)  # the voice never states a price
+
+
+def test_a_lora_view_decodes_with_the_voice_defaults_and_the_caller_wins(tmp_path):
+    """A voice's recorded repeat penalty reaches llama.cpp on every call; an explicit value overrides it."""
+    from shopmind.models.llm import LoraView
+
+    class Base:
+        name, last_usage = "llama-cpp:base", {}
+
+        def complete(self, messages, **kw):
+            self.kw = kw
+            return GOOD
+
+    base = Base()
+    view = LoraView(base, "house", tmp_path / "adapter.gguf", prompt_style="compact", repeat_penalty=1.1)
+    view.complete([{"role": "user", "content": "x"}], max_tokens=8)
+    assert base.kw["repeat_penalty"] == 1.1 and base.kw["lora"] == (str(tmp_path / "adapter.gguf"), 1.0)
+    view.complete([{"role": "user", "content": "x"}], repeat_penalty=1.0)
+    assert base.kw["repeat_penalty"] == 1.0 and view.prompt_style == "compact"

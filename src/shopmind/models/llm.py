@@ -76,13 +76,13 @@ class LlamaCppLLM:
         self.last_usage: dict = {}
 
     def with_lora(self, name: str, path: str | Path, scale: float = 1.0,
-                  prompt_style: str | None = None) -> "LoraView":
+                  prompt_style: str | None = None, repeat_penalty: float = 1.0) -> "LoraView":
         """This model serving one GGUF LoRA adapter. Adapters load once and stay registered on the
         shared base; a call sets its adapter on the context (no model reload), see `_use_lora`."""
         path = Path(path)
         if not path.is_file():
             raise BackendUnavailable(f"LoRA adapter file not found: {path}")
-        return LoraView(self, name, path, scale, prompt_style=prompt_style)
+        return LoraView(self, name, path, scale, prompt_style=prompt_style, repeat_penalty=repeat_penalty)
 
     def _use_lora(self, llama: Any, lora: tuple[str, float] | None) -> None:
         """Make `lora` (adapter file, scale) or none the active adapter; called under the lock.
@@ -136,21 +136,24 @@ class LlamaCppLLM:
         return self._llama
 
     @staticmethod
-    def _kwargs(max_tokens: int, temperature: float, seed: int, stop: list[str] | None, json_mode: bool) -> dict:
-        kw: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed, "stop": stop}
+    def _kwargs(max_tokens: int, temperature: float, seed: int, stop: list[str] | None, json_mode: bool,
+                repeat_penalty: float = 1.0) -> dict:
+        kw: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed, "stop": stop,
+                              "repeat_penalty": repeat_penalty}
         if json_mode:
             kw["response_format"] = {"type": "json_object"}
         return kw
 
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2,
                  seed: int = 0, stop: list[str] | None = None, json_mode: bool = False,
-                 lora: tuple[str, float] | None = None) -> str:
+                 lora: tuple[str, float] | None = None, repeat_penalty: float = 1.0) -> str:
         msgs = _validate_messages(messages)
         with self._lock:
             llama = self._model()
             self._use_lora(llama, lora)
             t0 = time.perf_counter()
-            out = llama.create_chat_completion(messages=msgs, **self._kwargs(max_tokens, temperature, seed, stop, json_mode))
+            out = llama.create_chat_completion(messages=msgs, **self._kwargs(max_tokens, temperature, seed, stop, json_mode,
+                                                                             repeat_penalty))
             dt = time.perf_counter() - t0
         usage = out.get("usage") or {}
         self.last_usage = _usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), dt, None)
@@ -158,7 +161,7 @@ class LlamaCppLLM:
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2,
                seed: int = 0, stop: list[str] | None = None, json_mode: bool = False,
-               lora: tuple[str, float] | None = None) -> Iterator[str]:
+               lora: tuple[str, float] | None = None, repeat_penalty: float = 1.0) -> Iterator[str]:
         msgs = _validate_messages(messages)
         with self._lock:
             llama = self._model()
@@ -166,7 +169,8 @@ class LlamaCppLLM:
             t0 = time.perf_counter()
             ttft, pieces = None, 0
             chunks = llama.create_chat_completion(messages=msgs, stream=True,
-                                                  **self._kwargs(max_tokens, temperature, seed, stop, json_mode))
+                                                  **self._kwargs(max_tokens, temperature, seed, stop, json_mode,
+                                                                 repeat_penalty))
             for chunk in chunks:
                 text = chunk["choices"][0].get("delta", {}).get("content")
                 if text:
@@ -182,20 +186,21 @@ class LoraView:
     weights, so any number of voices cost one model load plus a few MB each."""
 
     def __init__(self, base: LlamaCppLLM, name: str, path: Path, scale: float = 1.0,
-                 prompt_style: str | None = None) -> None:
+                 prompt_style: str | None = None, repeat_penalty: float = 1.0) -> None:
         self.base, self.adapter, self._lora = base, name, (str(path), float(scale))
         self.name = f"{base.name}+lora:{name}"
         self.prompt_style = prompt_style  # the prompt the adapter was trained on; the writer serves the same
+        self.repeat_penalty = float(repeat_penalty)  # per-voice decoding default; a caller's value wins
 
     @property
     def last_usage(self) -> dict:
         return self.base.last_usage
 
     def complete(self, messages: list[dict[str, str]], **opts: Any) -> str:
-        return self.base.complete(messages, lora=self._lora, **opts)
+        return self.base.complete(messages, lora=self._lora, **({"repeat_penalty": self.repeat_penalty} | opts))
 
     def stream(self, messages: list[dict[str, str]], **opts: Any) -> Iterator[str]:
-        return self.base.stream(messages, lora=self._lora, **opts)
+        return self.base.stream(messages, lora=self._lora, **({"repeat_penalty": self.repeat_penalty} | opts))
 
 
 @register("llm", "openai")

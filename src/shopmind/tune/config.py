@@ -76,6 +76,9 @@ class TuneConfig(BaseModel):
     load_in_4bit: bool = False
     threads: int | None = Field(None, ge=1)
 
+    # serving: llama.cpp repeat penalty `write --voice NAME` decodes this adapter with (1.0 = none)
+    serve_repeat_penalty: float = Field(1.0, ge=1.0, le=2.0)
+
     # image task only (diffusers LoRA)
     resolution: int = Field(64, ge=8, le=2048)
 

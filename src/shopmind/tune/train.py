@@ -48,7 +48,8 @@ def peak_rss_mb() -> float:
 
 def _config_key(cfg: TuneConfig) -> dict[str, Any]:
     """The settings that must not change between a run and its resume (the budget may)."""
-    return cfg.model_dump(exclude={"max_minutes", "early_stopping_patience", "save_steps", "threads", "device"})
+    return cfg.model_dump(exclude={"max_minutes", "early_stopping_patience", "save_steps", "threads", "device",
+                                   "serve_repeat_penalty"})
 
 
 class _Stream:

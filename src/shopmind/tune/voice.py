@@ -48,7 +48,8 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
         write_lora_gguf(Path(meta["path"]), gguf, name=voice)
     base = backends.get("llm", "llama-cpp", cache_key=f"lora-base|{base_gguf}|{settings.seed}",
                         settings=settings, model_path=base_gguf)
-    return base.with_lora(voice, gguf, prompt_style=prompt_style(meta))
+    return base.with_lora(voice, gguf, prompt_style=prompt_style(meta),
+                          repeat_penalty=float((meta.get("config") or {}).get("serve_repeat_penalty") or 1.0))
 
 
 def prompt_style(meta: dict[str, Any]) -> str:
