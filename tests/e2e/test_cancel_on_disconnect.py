@@ -39,6 +39,7 @@ class SlowLLM:
         self.finished = threading.Event()  # a stream ran to its end
         self.closed = threading.Event()  # a stream was closed by the client before its end
         self.sent_at_close = -1
+        self.closed_at = 0.0  # time.monotonic() when the client closed the stream
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
@@ -68,7 +69,7 @@ class SlowLLM:
             self.finished.set()
         finally:
             if not done:
-                self.sent_at_close = self.sent
+                self.sent_at_close, self.closed_at = self.sent, time.monotonic()
                 self.closed.set()
 
     def reset(self) -> None:
@@ -105,8 +106,9 @@ def served(tmp_path_factory):
             server.stop()
 
 
-def _hang_up_after_tokens(server: LiveServer, llm: SlowLLM, path: str, body: dict, tokens: int = 10) -> None:
-    """POST `body` on a raw socket, wait until the LLM has streamed `tokens`, then close the socket."""
+def _hang_up_after_tokens(server: LiveServer, llm: SlowLLM, path: str, body: dict, tokens: int = 10) -> tuple[float, int]:
+    """POST `body` on a raw socket, wait until the LLM has streamed `tokens`, then close the socket.
+    Returns (time.monotonic() at the hang-up, tokens streamed by then)."""
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode("ascii")
@@ -120,6 +122,7 @@ def _hang_up_after_tokens(server: LiveServer, llm: SlowLLM, path: str, body: dic
             time.sleep(0.02)
     finally:
         sock.close()
+    return time.monotonic(), llm.sent
 
 
 def _assert_generation_stopped(llm: SlowLLM) -> None:
