@@ -19,7 +19,6 @@ from shopmind.api.deps import get_shopmind
 from shopmind.api.errors import ERROR_RESPONSES
 from shopmind.app import Shopmind
 from shopmind.catalog.images import decode_image_bytes
-from shopmind.config import get_settings
 from shopmind.errors import BadInput
 from shopmind.media.copy import MediaCopy
 from shopmind.media.redact import RedactionReport
@@ -34,8 +33,8 @@ class RedactResponse(BaseModel):
     image_png_base64: str
 
 
-async def _read(upload: UploadFile) -> bytes:
-    limit = get_settings().max_image_bytes
+async def _read(upload: UploadFile, sm: Shopmind) -> bytes:
+    limit = sm.settings.max_image_bytes
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise BadInput(f"upload too large: more than {limit} bytes")
@@ -50,7 +49,7 @@ async def redact_upload(
     sm: Shopmind = Depends(get_shopmind),
 ) -> RedactResponse:
     """Blur faces and personal data; returns the report and the redacted image (PNG, base64)."""
-    data = await _read(file)
+    data = await _read(file, sm)
     png, report = await run_in_threadpool(ops.redact, sm, data, faces=faces, text=text)  # CPU work off the loop
     return RedactResponse(report=report, image_png_base64=base64.b64encode(png).decode("ascii"))
 
@@ -59,10 +58,11 @@ async def redact_upload(
 async def nsfw_upload(
     file: UploadFile = File(..., description="Image to screen"),
     threshold: float = Form(DEFAULT_THRESHOLD, ge=0.0, le=1.0),
+    sm: Shopmind = Depends(get_shopmind),
 ) -> NSFWVerdict:
     """NSFW probability of an uploaded image and whether it crosses `threshold`."""
-    data = await _read(file)
-    settings = get_settings()
+    data = await _read(file, sm)
+    settings = sm.settings
 
     def work() -> NSFWVerdict:  # decoding and the model are CPU work: keep them off the event loop
         image = decode_image_bytes(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels).image

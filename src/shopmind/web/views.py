@@ -26,7 +26,6 @@ from starlette.datastructures import UploadFile
 
 from shopmind.api.jobs import _jobs, _submit  # the job table and queueing of `POST /jobs/{kind}`
 from shopmind.api.limits import read_upload
-from shopmind.config import get_settings
 from shopmind.errors import BadInput, NotFound, ShopmindError
 from shopmind.web import browse
 from shopmind.web.context import Ctx, api_role, context, guard, set_session_cookie, sessions
@@ -164,7 +163,7 @@ def catalog_page(request: Request, category: str = "", q: str = "", after: str |
 @router.get("/ui/thumb/{product_id}")
 def thumb(request: Request, product_id: str) -> Response:
     ctx = guard(request, api_role("GET", "/products/x"))
-    data = browse.thumbnail(_store(request), product_id, get_settings().home / "cache" / "thumbs")
+    data = browse.thumbnail(_store(request), product_id, _app(request).settings.home / "cache" / "thumbs")
     if data is None:
         return ctx.finish(Response(status_code=404))
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
@@ -266,7 +265,7 @@ async def search_run(request: Request) -> Response:
     from shopmind.catalog.images import decode_image_bytes
     from shopmind.search.hybrid import parse_filter
 
-    settings = get_settings()
+    settings = _app(request).settings
     try:
         query = check_query_length(_text(form, "q", settings.api_max_query_chars) or None)
         photo = _upload(form, "photo")
@@ -327,7 +326,7 @@ def _voices(request: Request) -> list[str]:
 def write_page(request: Request, product_id: str = "") -> Response:
     ctx = guard(request, api_role("GET", "/content/voices"))
     return ctx.render("write.html", product_id=product_id[:200], content_types=CONTENT_TYPES, langs=WRITE_LANGS,
-                      voices=_voices(request), llm=get_settings().llm)
+                      voices=_voices(request), llm=_app(request).settings.llm)
 
 
 @router.post("/ui/write/stream")
@@ -426,7 +425,7 @@ async def check_run(request: Request) -> Response:
 
     sm = get_shopmind(request)
     try:
-        text = _text(form, "text", get_settings().api_max_query_chars * 10)
+        text = _text(form, "text", _app(request).settings.api_max_query_chars * 10)
         if not text:
             raise BadInput(ctx.t("check.need_text"))
         category = _text(form, "category", 64) or None
@@ -506,7 +505,7 @@ def _stream_state(request: Request) -> dict:
         return {"running": False}
     return {"running": state["thread"].is_alive() and not state["stop"].is_set(), "name": state["name"],
             "error": state.get("error"), "stats": state.get("stats"),
-            "playlist": (get_settings().home / "streams" / state["name"] / "index.m3u8").is_file()}
+            "playlist": (_app(request).settings.home / "streams" / state["name"] / "index.m3u8").is_file()}
 
 
 @router.post("/ui/live/stream")
@@ -545,7 +544,7 @@ async def live_stream(request: Request) -> Response:
 
         def run() -> None:
             try:
-                stats = run_stream(products, hls_dir=get_settings().home / "streams" / name, duration=minutes * 60,
+                stats = run_stream(products, hls_dir=_app(request).settings.home / "streams" / name, duration=minutes * 60,
                                    fps=10, size=(360, 640), lang=ctx.lang, stop=stop, hls_window=6, store=store)
                 state["stats"] = stats.model_dump(mode="json")
             except Exception as exc:  # shown on the page; the server goes on
@@ -627,7 +626,7 @@ async def media_redact(request: Request) -> Response:
     from shopmind.api.deps import get_shopmind
     from shopmind.catalog.images import decode_image_bytes
 
-    settings = get_settings()
+    settings = _app(request).settings
     try:
         photo = _upload(form, "photo")
         if photo is None:
@@ -791,7 +790,7 @@ async def service_triage(request: Request) -> Response:
         if not message:
             raise BadInput("message is empty")
         photo = _upload(form, "photo")
-        data = await read_upload(photo, get_settings().max_image_bytes) if photo else None
+        data = await read_upload(photo, _app(request).settings.max_image_bytes) if photo else None
         _, ticket = await run_in_threadpool(lambda: ops.triage(sm, message, image_bytes=data, order=_text(form, "order", 100) or None,
                                                                run_ocr=bool(data), actor="console"))
     except (ShopmindError, ValidationError) as exc:
@@ -823,7 +822,7 @@ def _status(request: Request) -> list[tuple[str, str, bool]]:
     import importlib.util
     import shutil
 
-    s = get_settings()
+    s = _app(request).settings
     out = [("home", str(s.home), s.home.is_dir()),
            ("image encoder", s.image_encoder, True), ("text encoder", s.text_encoder, True), ("OCR", s.ocr, True),
            ("LLM backend", s.llm + (f" · {s.llm_base_url}" if s.llm_base_url else ""),
