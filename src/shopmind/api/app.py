@@ -66,9 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(2, settings.api_threads)
         runner = start_runner(settings, app.state.shopmind)  # jobs run on the server's one app
         app.state.job_runner = runner
+        import asyncio
+
+        from shopmind.api.priority import keep_loop_first
+
+        renicer = asyncio.create_task(keep_loop_first(settings.api_worker_nice))
         try:
             yield
         finally:
+            renicer.cancel()
             runner.stop()
             app.state.shopmind.close()  # the store's connections; a later request would reopen (deps.py)
 

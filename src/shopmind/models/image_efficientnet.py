@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -103,21 +104,40 @@ def _save_classifier(path: Path, weight: np.ndarray, bias: np.ndarray) -> None:
     tmp.replace(path)
 
 
-def preprocess(images: Sequence[Image.Image], size: int = INPUT_SIZE) -> np.ndarray:
-    """Letterbox each image onto a white square (keeps aspect, like product shots) and normalise."""
-    # uint8 letterboxes first, then one vectorised normalise + transpose for the whole batch:
-    # per-image float canvases made preprocessing a large share of the encoder's time.
-    pixels = np.full((len(images), size, size, 3), 255, dtype=np.uint8)
-    for i, img in enumerate(images):
-        rgb = img.convert("RGB")
+_PREP_POOL: ThreadPoolExecutor | None = None  # letterboxing threads (PIL's resize releases the GIL)
+
+
+def _letterbox_into(pixels: np.ndarray, images: Sequence[Image.Image], start: int, stop: int, size: int) -> None:
+    for i in range(start, stop):
+        img = images[i]
+        rgb = img if img.mode == "RGB" else img.convert("RGB")
         scale = size / max(rgb.width, rgb.height)
         w, h = max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))
         x0, y0 = (size - w) // 2, (size - h) // 2
         pixels[i, y0 : y0 + h, x0 : x0 + w] = np.asarray(rgb.resize((w, h), Image.BICUBIC))
-    batch = pixels.transpose(0, 3, 1, 2).astype(np.float32)
-    batch -= _MEAN
-    batch /= _STD
-    return np.ascontiguousarray(batch)
+
+
+def preprocess(images: Sequence[Image.Image], size: int = INPUT_SIZE) -> np.ndarray:
+    """Letterbox each image onto a white square (keeps aspect, like product shots) and normalise."""
+    # uint8 letterboxes first (split over two threads for a batch: onnxruntime is idle meanwhile),
+    # then one transpose of the uint8 batch and one in-place normalise in float32. Per-image float
+    # canvases made preprocessing a large share of the encoder's time (docs/benchmarks.md, issue 14).
+    global _PREP_POOL
+    n = len(images)
+    pixels = np.full((n, size, size, 3), 255, dtype=np.uint8)
+    if n >= 8 and (os.cpu_count() or 1) > 1:
+        if _PREP_POOL is None:
+            _PREP_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shopmind-letterbox")
+        half = n // 2
+        first = _PREP_POOL.submit(_letterbox_into, pixels, images, 0, half, size)
+        _letterbox_into(pixels, images, half, n, size)
+        first.result()
+    else:
+        _letterbox_into(pixels, images, 0, n, size)
+    batch = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)).astype(np.float32)
+    batch -= np.float32(_MEAN)
+    batch *= np.float32(1.0 / _STD)  # 1/128 is exact in float32: the same values as dividing
+    return batch
 
 
 @register("image_encoder", "efficientnet-lite0")
