@@ -3,6 +3,7 @@
     python scripts/bench_scale.py int8 [--n 256] [--batch 32]      # images/s fp32 vs int8 vs raw onnxruntime
     python scripts/bench_scale.py ray  --catalog CSV --images TAR [--limit N]   # rows/s local path vs Ray
     python scripts/bench_scale.py curve --catalog CSV --images TAR --sizes 1000,5000 --png docs/x.png  # rows/s, RSS vs size
+    python scripts/bench_scale.py llm [--model qwen2.5-coder-0.5b-instruct] [--tokens 128] [--rounds 3]  # decode vs llama.cpp's own
 
 Ratios are measured side by side in one process (rounds interleaved, best round kept) because the
 machine is shared and a number from another run is not comparable.
@@ -87,49 +88,121 @@ def bench_int8(n: int, batch: int, rounds: int, models_dir: Path | None) -> dict
     }
 
 
+LLM_PROMPTS = [
+    "为一条黑色高腰半身裙写一段 120 字左右的商品描述。",
+    "Write a 100-word product description for a navy knitted cardigan.",
+    "用三句话介绍一件白色刺绣牛仔外套的卖点。",
+]
+
+
+def bench_llm(model: str | None, tokens: int, rounds: int) -> dict:
+    """Decode tokens/s through shopmind's LLM backend (`stream`, as `write` uses it) against the rate
+    llama.cpp itself records for the very same calls (its perf counters: eval tokens / eval time).
+
+    Both figures come from the same generations, so the ratio is the cost of everything shopmind and
+    llama-cpp-python add per token (sampling in Python, detokenising, chunking, our stream loop)."""
+    import llama_cpp
+
+    from shopmind.config import get_settings
+    from shopmind.models.llm import LlamaCppLLM
+
+    settings = get_settings()
+    llm = LlamaCppLLM(settings, model_path=model)
+    llm.stream([{"role": "user", "content": "hi"}], max_tokens=4)  # load + warm up
+    for _ in llm.stream([{"role": "user", "content": "hi"}], max_tokens=4):
+        pass
+    ctx = llm._llama._ctx.ctx
+    runs = []
+    for r in range(rounds):
+        for prompt in LLM_PROMPTS:
+            llm._llama.reset()
+            llama_cpp.llama_perf_context_reset(ctx)
+            first = last = None
+            n = 0
+            t0 = time.perf_counter()
+            for _piece in llm.stream([{"role": "user", "content": prompt}], max_tokens=tokens, temperature=0.0):
+                now = time.perf_counter()
+                first = first or now
+                last = now
+                n += 1
+            perf = llama_cpp.llama_perf_context(ctx)
+            if n < 8 or perf.n_eval < 8:
+                continue
+            ours = (n - 1) / (last - first)  # tokens after the first, over the time after the first
+            own = perf.n_eval / (perf.t_eval_ms / 1000)  # llama.cpp: single-token decode calls only
+            runs.append({"round": r, "tokens": n, "shopmind_tok_s": round(ours, 2), "llama_cpp_tok_s": round(own, 2),
+                         "ratio": round(ours / own, 3), "prompt_ms": round(perf.t_p_eval_ms, 1),
+                         "wall_s": round(time.perf_counter() - t0, 2)})
+    ratios = [x["ratio"] for x in runs]
+    import statistics
+
+    return {"model": llm.name, "threads": llm._threads, "max_tokens": tokens, "runs": runs,
+            "median_ratio": round(statistics.median(ratios), 3) if ratios else None,
+            "median_shopmind_tok_s": round(statistics.median(x["shopmind_tok_s"] for x in runs), 2) if runs else None,
+            "median_llama_cpp_tok_s": round(statistics.median(x["llama_cpp_tok_s"] for x in runs), 2) if runs else None,
+            "llama_cpp_python": llama_cpp.__version__, "load_average_1min": round(os.getloadavg()[0], 2),
+            "machine": f"{platform.machine()} {os.cpu_count()} cpu (shared)"}
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | None) -> dict:
-    """Ingest + embed + tag rows/s: the local path, then the Ray path into a fresh data dir."""
-    from shopmind.catalog.store import open_store
+def _ray_round(engine: str, tmp: Path, catalog: Path, images: Path, limit: int | None, address: str | None) -> dict:
+    """One ingest + embed + tag pass into a fresh data dir (same models dir) on `engine`."""
+    from shopmind.catalog.store import close_store, open_store
     from shopmind.config import get_settings, load_settings
     from shopmind.models import registry
-    from shopmind.scale.ray_engine import connect, ray_ingest, ray_tag
+    from shopmind.scale.ray_engine import ray_ingest, ray_tag
 
-    results: dict = {}
+    registry.clear()
+    settings = load_settings(home=tmp, models_path=get_settings().models_dir).ensure_dirs()
+    store = open_store(settings)
+    t = time.perf_counter()
+    if engine == "local":
+        from shopmind.catalog.ingest import ingest_catalog
+        from shopmind.ops.catalog import tag_catalog
+
+        ingested = ingest_catalog(store, catalog, images=images, limit=limit).ingested
+        t_ing = time.perf_counter() - t
+        summ = tag_catalog(store, index=False)
+    else:
+        ingested = ray_ingest(store, catalog, images=images, limit=limit, address=address)["ingested"]
+        t_ing = time.perf_counter() - t
+        summ = ray_tag(store, address=address, index=False)
+    total = time.perf_counter() - t
+    close_store(settings)
+    return {"rows": ingested, "ingest_s": round(t_ing, 2), "ingest_and_tag_s": round(total, 2),
+            "rows_per_s": round(ingested / total, 2) if total else None, "embedded": summ["embedded"],
+            "tagged": summ["tagged"], "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | None, rounds: int = 3) -> dict:
+    """Ingest + embed + tag rows/s, the local path and the Ray path, rounds interleaved
+    (local, ray, ray, local, …) so a change in the machine's load hits both alike; medians reported."""
+    import statistics
+
+    from shopmind.scale.ray_engine import connect
+
+    results: dict = {"rounds": []}
+    t0 = time.perf_counter()
+    connect(address)  # starting a local cluster is a fixed cost, reported on its own
+    results["ray_cluster_start_s"] = round(time.perf_counter() - t0, 2)
     with tempfile.TemporaryDirectory() as tmp:
-        models = get_settings().models_dir
-        for engine in ("local", "ray"):
-            registry.clear()
-            settings = load_settings(home=Path(tmp) / engine, models_path=models).ensure_dirs()
-            store = open_store(settings)
-            t = time.perf_counter()
-            if engine == "local":
-                from shopmind.catalog.ingest import ingest_catalog
-                from shopmind.ops.catalog import tag_catalog
-
-                rep = ingest_catalog(store, catalog, images=images, limit=limit)
-                ingested = rep.ingested
-                t_ing = time.perf_counter() - t
-                summ = tag_catalog(store, index=False)
-            else:
-                t0 = time.perf_counter()
-                connect(address)  # starting a local cluster is a fixed cost, reported on its own
-                results["ray_cluster_start_s"] = round(time.perf_counter() - t0, 2)
-                t = time.perf_counter()
-                rep = ray_ingest(store, catalog, images=images, limit=limit, address=address)
-                ingested = rep["ingested"]
-                t_ing = time.perf_counter() - t
-                summ = ray_tag(store, address=address, index=False)
-            total = time.perf_counter() - t
-            results[engine] = {"rows": ingested, "ingest_s": round(t_ing, 2), "ingest_and_tag_s": round(total, 2),
-                               "rows_per_s": round(ingested / total, 2) if total else None, "embedded": summ["embedded"],
-                               "tagged": summ["tagged"]}
-    results["ray_overhead"] = round(results["ray"]["ingest_and_tag_s"] / results["local"]["ingest_and_tag_s"] - 1, 3)
+        for r in range(rounds):
+            order = ("local", "ray") if r % 2 == 0 else ("ray", "local")
+            for engine in order:
+                res = _ray_round(engine, Path(tmp) / f"{engine}{r}", catalog, images, limit, address)
+                results["rounds"].append({"round": r, "engine": engine, **res})
+    for engine in ("local", "ray"):
+        times = [x["ingest_and_tag_s"] for x in results["rounds"] if x["engine"] == engine]
+        rows = results["rounds"][0]["rows"]
+        med = statistics.median(times)
+        results[engine] = {"median_ingest_and_tag_s": med, "rows_per_s": round(rows / med, 2), "all_s": times}
+    results["ray_overhead"] = round(results["ray"]["median_ingest_and_tag_s"] / results["local"]["median_ingest_and_tag_s"] - 1, 3)
     results["peak_rss_mb_driver"] = round(_rss_mb(), 1)
     results["catalog"] = str(catalog)
+    results["limit"] = limit
     results["machine"] = f"{platform.machine()} {os.cpu_count()} cpu (shared)"
     return results
 
@@ -199,18 +272,25 @@ def main() -> None:
     r.add_argument("--images", type=Path, required=True)
     r.add_argument("--limit", type=int, default=None)
     r.add_argument("--address", default=None)
+    r.add_argument("--rounds", type=int, default=3)
     c = sub.add_parser("curve")
     c.add_argument("--catalog", type=Path, required=True)
     c.add_argument("--images", type=Path, required=True)
     c.add_argument("--sizes", default="1000,2500,5000,10000")
     c.add_argument("--png", type=Path, default=None)
+    m = sub.add_parser("llm")
+    m.add_argument("--model", default=None, help="bundled model name or GGUF path (default: the configured one)")
+    m.add_argument("--tokens", type=int, default=128)
+    m.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    if args.cmd == "int8":
+    if args.cmd == "llm":
+        res = bench_llm(args.model, args.tokens, args.rounds)
+    elif args.cmd == "int8":
         res = bench_int8(args.n, args.batch, args.rounds, args.models_dir)
     elif args.cmd == "curve":
         res = bench_curve(args.catalog, args.images, [int(x) for x in args.sizes.split(",")], args.png)
     else:
-        res = bench_ray(args.catalog, args.images, args.limit, args.address)
+        res = bench_ray(args.catalog, args.images, args.limit, args.address, args.rounds)
     res["date"] = time.strftime("%Y-%m-%d", time.gmtime())
     print(json.dumps(res, ensure_ascii=False))
 
