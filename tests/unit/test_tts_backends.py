@@ -20,7 +20,7 @@ from shopmind.models.protocols import TTS
 from shopmind.models.tts_select import PREFERENCE, AutoTTS, parse_spec
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt)")
-SHORT = {"zh": "今天到手价九十九元。", "en": "Hello, thanks for watching.", "ja": "こんにちは、ようこそ。"}
+SHORT = {"zh": "欢迎光临，九十九元。", "en": "Hello, welcome in.", "ja": "ようこそ、どうぞ。"}  # about 1-2 s each
 
 
 def _backend(name: str):
@@ -205,3 +205,29 @@ def test_english_for_kokoro_folds_diphthongs_into_single_symbols():
     out = tts_g2p.english_for_kokoro("Five great jackets, only today!")
     assert "I" in out and "A" in out and "ʤ" in out and "^" not in out and "ː" not in out
     assert out.endswith("!") and "," in out
+
+
+# ---- the anchor keeps its lip-sync figures with a voice that gives no phoneme timings ---------------
+@needs_espeak
+def test_anchor_render_on_the_piper_voice_reports_lipsync(tmp_path):
+    from typer.testing import CliRunner
+
+    from shopmind.anchor.mp import available as mediapipe_available
+    from shopmind.cli.anchor import register
+    from tests.conftest import shared_data
+    from tests.unit.cli_app import area_app
+
+    if not mediapipe_available():
+        pytest.skip("mediapipe 0.10.21 not installed (extra `anchor`)")
+    _backend("piper")
+    photo = tmp_path / "host.jpg"
+    shutil.copy(shared_data("fashion100", "images", "10015.jpg"), photo)
+    persona = tmp_path / "piper_host.yaml"
+    persona.write_text("name: piper_host\nvoice: {backend: piper, lang: en, speed: 165}\n", encoding="utf-8")
+    res = CliRunner().invoke(area_app(register, typed_errors=True), [
+        "anchor", "render", "--portrait", str(photo), "--consent", "test release", "--persona", str(persona),
+        "--text", "Only ninety nine yuan today!", "--out", str(tmp_path / "a.mp4"), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout.strip().splitlines()[-1])
+    assert obj["tts_backend"] == "piper" and obj["visemes"] == "audio energy"
+    assert obj["lipsync_correlation"] >= 0.5 and abs(obj["lipsync_offset_ms"]) <= 40
