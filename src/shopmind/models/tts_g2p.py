@@ -207,7 +207,10 @@ def chinese_for_kokoro(text: str) -> str:
             if not word.strip():
                 continue
             if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*", word):
-                words.append(english_for_kokoro(word).rstrip(",.!?"))
+                try:
+                    words.append(english_for_kokoro(word).rstrip(",.!?"))
+                except BackendUnavailable:  # no espeak-ng: a Latin brand name is left unsaid
+                    pass
                 continue
             syllables = lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True, tone_sandhi=True,
                                     errors="ignore")

