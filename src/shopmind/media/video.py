@@ -115,13 +115,67 @@ def _render_overlay(text: str, width: int, size: int, fill, panel) -> np.ndarray
     return np.asarray(img)
 
 
-def _blend(frame: np.ndarray, overlay: np.ndarray, y: int, opacity: float = 1.0) -> None:
-    h = min(overlay.shape[0], frame.shape[0] - y)
-    if h <= 0:
-        return
-    region = frame[y : y + h].astype(np.float32)
-    alpha = overlay[:h, :, 3:4].astype(np.float32) / 255.0 * opacity
-    frame[y : y + h] = (region * (1 - alpha) + overlay[:h, :, :3] * alpha).astype(np.uint8)
+def _i420_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An even-sized RGB image as its I420 planes (Y full size, U and V at half size), converted once.
+
+    Why: the camera then crops and resizes 1.5 bytes a pixel instead of 3, and no frame needs its
+    own RGB->YUV conversion. Resizing, cross-fading and alpha blending are linear, and YUV is an
+    affine map of RGB, so doing them on the planes gives the same picture (up to rounding and the
+    chroma being resampled at half resolution, as the encoder would store it anyway)."""
+    h, w = rgb.shape[:2]
+    flat = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420).reshape(-1)
+    q = (h // 2) * (w // 2)
+    return flat[: h * w].reshape(h, w), flat[h * w : h * w + q].reshape(h // 2, w // 2), flat[h * w + q :].reshape(h // 2, w // 2)
+
+
+class _Overlay:
+    """An RGBA strip (subtitle, price card) prepared for blending onto I420 frames.
+
+    Precomputed once per strip: its I420 colour premultiplied by alpha and (255 - alpha), for the
+    luma rows and, with alpha averaged over 2x2 blocks, for the chroma rows; cropped to the columns
+    it actually covers. A frame then only pays a few uint16 operations on those rows and columns."""
+
+    def __init__(self, rgba: np.ndarray, y: int, frame_w: int, frame_h: int) -> None:
+        if y % 2:  # chroma rows cover two luma rows: start on an even row (one transparent row on top)
+            rgba = np.concatenate([np.zeros((1,) + rgba.shape[1:], rgba.dtype), rgba])
+            y -= 1
+        if rgba.shape[0] % 2:
+            rgba = np.concatenate([rgba, np.zeros((1,) + rgba.shape[1:], rgba.dtype)])
+        cols = np.flatnonzero(rgba[:, :, 3].max(axis=0))
+        x0 = int(cols[0]) // 2 * 2 if cols.size else 0
+        x1 = min(rgba.shape[1], (int(cols[-1]) // 2 + 1) * 2) if cols.size else 0
+        h = max(0, min(rgba.shape[0], frame_h - y)) // 2 * 2
+        self.y, self.x0, self.x1, self.h = y, x0, x1, h
+        self.empty = h <= 0 or x1 <= x0 or y < 0
+        if self.empty:
+            return
+        part = np.ascontiguousarray(rgba[:h, x0:x1])
+        self.alpha = part[:, :, 3].astype(np.float32)  # for fades (opacity < 1)
+        self.alpha_uv = self.alpha.reshape(h // 2, 2, -1, 2).mean(axis=(1, 3))
+        ys, us, vs = _i420_planes(part[:, :, :3])
+        self.planes = (ys.astype(np.float32), us.astype(np.float32), vs.astype(np.float32))
+        self._full = self._premultiply(1.0)
+
+    def _premultiply(self, opacity: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for plane, a in zip(self.planes, (self.alpha, self.alpha_uv, self.alpha_uv)):
+            a = np.rint(a * opacity)  # whole alpha steps: colour*a + frame*(255-a) stays <= 255*255
+            out.append(((plane * a).astype(np.uint16), (255.0 - a).astype(np.uint16)))
+        return out
+
+    def blend(self, planes: tuple[np.ndarray, np.ndarray, np.ndarray], opacity: float = 1.0) -> None:
+        """frame = frame * (1 - a) + colour * a, in place, rounded (a = alpha / 255 * opacity)."""
+        if self.empty or opacity <= 0:
+            return
+        pre = self._full if opacity >= 1.0 else self._premultiply(opacity)
+        for k, (plane, (pc, inv)) in enumerate(zip(planes, pre)):
+            s = 1 if k == 0 else 2
+            region = plane[self.y // s : (self.y + self.h) // s, self.x0 // s : self.x1 // s]
+            acc = region * inv  # uint8 * uint16 -> uint16
+            acc += pc
+            acc += 128
+            acc += acc >> 8  # with the shift below: round(x / 255), exact for x <= 255 * 255
+            region[...] = acc >> 8
 
 
 def _ease(t: float) -> float:
@@ -311,35 +365,59 @@ def render_video(
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         n_frames = int(round(seconds * fps))
 
-        def camera(idx: int, t: float) -> np.ndarray:
-            s, stage = shots[idx], stages[idx]
+        # Each stage as I420 planes, once (the hero stage serves the hero and the price shots).
+        planes_of: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        stage_planes = [planes_of.setdefault(id(st), _i420_planes(st)) for st in stages]
+        on_hero = [st is hero for st in stages]
+        subs = [_Overlay(ov, H - ov.shape[0] - int(H * 0.06), W, H) for ov in overlays]
+        card = _Overlay(price_card, card_y, W, H) if price_card is not None else None
+
+        def frame_buffer() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            buf = np.empty(W * H * 3 // 2, np.uint8)
+            q = (W // 2) * (H // 2)
+            return buf, (buf[: W * H].reshape(H, W), buf[W * H : W * H + q].reshape(H // 2, W // 2),
+                         buf[W * H + q :].reshape(H // 2, W // 2))
+
+        def camera(idx: int, t: float, dst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+            """The shot's push-in at time t, cropped and resized plane by plane into `dst`."""
+            s = shots[idx]
             u = _ease((t - s.start) / max(s.end - s.start, 1e-3))
             if s.kind == "price":
                 u = 0.3 * u  # the price card shot stays calm
             z = 1.0 + (zoom_max - 1.0) * u  # slow push-in
             cw, ch = SW / z, SH / z
-            fx, fy = (focus if stage is hero else (SW / 2, SH / 2))
+            fx, fy = (focus if on_hero[idx] else (SW / 2, SH / 2))
             cx = np.clip(SW / 2 + (fx - SW / 2) * u, cw / 2, SW - cw / 2)
             cy = np.clip(SH / 2 + (fy - SH / 2) * u, ch / 2, SH - ch / 2)
-            x0, y0 = int(cx - cw / 2), int(cy - ch / 2)
-            return cv2.resize(stage[y0 : y0 + int(ch), x0 : x0 + int(cw)], (W, H), interpolation=cv2.INTER_LINEAR)
+            x0, y0, w, h = int(cx - cw / 2), int(cy - ch / 2), int(cw), int(ch)
+            ys, us, vs = stage_planes[idx]
+            cv2.resize(ys[y0 : y0 + h, x0 : x0 + w], (W, H), dst=dst[0], interpolation=cv2.INTER_LINEAR)
+            # chroma: the same window at half resolution (its start rounded down to a chroma sample)
+            cx0, cy0 = x0 // 2, y0 // 2
+            cw2, ch2 = min((w + 1) // 2, SW // 2 - cx0), min((h + 1) // 2, SH // 2 - cy0)
+            for src, out_plane in ((us, dst[1]), (vs, dst[2])):
+                cv2.resize(src[cy0 : cy0 + ch2, cx0 : cx0 + cw2], (W // 2, H // 2), dst=out_plane,
+                           interpolation=cv2.INTER_LINEAR)
 
         def frames():
+            buf, planes = frame_buffer()
+            prev_buf, prev_planes = frame_buffer()
+            fade = 0.3
             for i in range(n_frames):
                 t = i / fps
                 idx = max(k for k, s in enumerate(shots) if s.start <= t or k == 0)
-                frame = camera(idx, t)
-                fade = 0.3
+                camera(idx, t, planes)
                 if idx > 0 and t - shots[idx].start < fade:  # short cross-fade from the previous shot
                     a = (t - shots[idx].start) / fade
-                    frame = cv2.addWeighted(frame, a, camera(idx - 1, t), 1 - a, 0)
-                if price_card is not None and t >= price_from:
-                    _blend(frame, price_card, card_y, opacity=min(1.0, (t - price_from) * 3))
-                for timing, ov in zip(timings, overlays):
+                    camera(idx - 1, t, prev_planes)
+                    cv2.addWeighted(buf, a, prev_buf, 1 - a, 0, dst=buf)
+                if card is not None and t >= price_from:
+                    card.blend(planes, opacity=min(1.0, (t - price_from) * 3))
+                for timing, sub in zip(timings, subs):
                     if timing.start <= t < timing.end + 0.2:
-                        _blend(frame, ov, H - ov.shape[0] - int(H * 0.06))
+                        sub.blend(planes)
                         break
-                yield cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes()
+                yield buf  # written straight from the buffer (no per-frame bytes copy)
 
         encode_frames(proc, frames())
         narration_s = narration.duration
