@@ -130,7 +130,9 @@ def synthesize_script(
         for i, line in enumerate(items):
             part = Path(tmp) / f"{i}.wav"
             engine.synthesize(line.text, str(part), lang=line.lang)
-            voices.setdefault(line.lang, getattr(engine, "last_backend", None) or getattr(engine, "name", "tts"))
+            if line.lang not in voices:  # the dispatcher says which voice it picked (no shared "last" state)
+                picker = getattr(engine, "backend_for", None)
+                voices[line.lang] = picker(line.lang)[0] if picker else getattr(engine, "name", "tts")
             data, rate = _read_mono(part)
             data = _resample(data, rate, SAMPLE_RATE)
             dur = data.size / SAMPLE_RATE
