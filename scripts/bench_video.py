@@ -76,15 +76,16 @@ def compare(args) -> dict:
     for mod in (before, after):  # warm-up: imports, guard models, fonts
         render(mod, image, 1.0, args.fps)
     runs: dict[str, list[dict]] = {"before": [], "after": []}
+    load_start = os.getloadavg()[0]
     for k in range(args.rounds):
         order = (("before", before), ("after", after)) if k % 2 == 0 else (("after", after), ("before", before))
         for name, mod in order:
             runs[name].append(render(mod, image, args.seconds, args.fps))
     out = {"seconds": args.seconds, "fps": args.fps, "size": "1080x1920", "before_rev": args.before,
-           "load_before": os.getloadavg()[0], "runs": runs}
+           "load_start": load_start, "runs": runs}
     for name, rs in runs.items():
         out[f"{name}_video_x_realtime_median"] = statistics.median(r["video_x_realtime"] for r in rs)
-    out["load_after"] = os.getloadavg()[0]
+    out["load_end"] = os.getloadavg()[0]
     out["speedup"] = round(out["after_video_x_realtime_median"] / out["before_video_x_realtime_median"], 2)
     return out
 

@@ -125,3 +125,81 @@ def test_api_tts_guards_every_line(home):
     assert "全网第一" not in body["narration"]["lines"][0]["text"] and body["guard"]["rewritten"] and body["wav_base64"]
     r = client.post("/live/tts", json={"lines": [{"text": "全网第一的裙子", "lang": "zh"}], "strict": True})
     assert 400 <= r.status_code < 500 and r.json()["error"]["detail"]["refused"]
+
+
+def test_i420_overlay_blend_matches_the_rgb_blend():
+    """Subtitles/price cards are blended on the I420 planes: the same picture as blending in RGB
+    and converting (luma within rounding; chroma close on average), at an odd row and with a fade."""
+    import cv2
+    import numpy as np
+
+    from shopmind.media.video import _i420_planes, _Overlay
+
+    rng = np.random.default_rng(0)
+    W, H = 64, 48
+    bg = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    bg = cv2.GaussianBlur(bg, (7, 7), 0)  # photo-like: smooth within 2x2 chroma blocks
+    ov = np.zeros((13, W, 4), np.uint8)
+    ov[2:11, 8:56] = (0, 0, 0, 160)  # translucent panel
+    ov[4:9, 12:40] = (255, 255, 255, 255)  # "text"
+    ov[5:8, 44:52] = (200, 30, 40, 90)
+    for y, opacity in ((17, 1.0), (20, 0.4)):
+        a = ov[:, :, 3:4].astype(np.float64) / 255 * opacity
+        ref_rgb = bg.copy()
+        ref_rgb[y : y + 13] = np.rint(bg[y : y + 13] * (1 - a) + ov[:, :, :3] * a).astype(np.uint8)
+        ref = _i420_planes(ref_rgb)
+        planes = tuple(p.copy() for p in _i420_planes(bg))
+        _Overlay(ov, y, W, H).blend(planes, opacity=opacity)
+        assert np.abs(planes[0].astype(int) - ref[0]).max() <= 2
+        for got, want in zip(planes[1:], ref[1:]):
+            assert np.abs(got.astype(int) - want).mean() < 1.5
+        untouched = np.r_[0 : y // 2 * 2, (y + 14) // 2 * 2 : H]
+        assert np.array_equal(planes[0][untouched], _i420_planes(bg)[0][untouched])
+    # an overlay that falls below the frame is clipped, one that is fully transparent does nothing
+    planes = tuple(p.copy() for p in _i420_planes(bg))
+    _Overlay(ov, H - 5, W, H).blend(planes)
+    _Overlay(np.zeros((8, W, 4), np.uint8), 4, W, H).blend(planes, opacity=0.5)
+    assert np.array_equal(planes[0][: H - 6], _i420_planes(bg)[0][: H - 6])
+
+
+def test_rendered_frames_show_subtitles_and_the_price_card_late(tmp_path, monkeypatch):
+    """The frames piped to the encoder (the encoder still runs): a dark subtitle panel with white
+    text near the bottom from the first frame, and the price card (drawn blue here so it can be told
+    from the red product by its chroma) only once the price line starts, fading in."""
+    import numpy as np
+
+    from shopmind.media import video
+
+    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    real = video.encode_frames
+    n = 1080 * 1080
+
+    def keep_frames(proc, frames):
+        def tee():
+            for i, f in enumerate(frames):
+                buf = np.frombuffer(bytes(f), np.uint8)
+                seen[i] = (buf[:n].reshape(1080, 1080).copy(), buf[n : n + n // 4].reshape(540, 540).copy())
+                yield f
+        real(proc, tee())
+
+    monkeypatch.setattr(video, "encode_frames", keep_frames)
+    monkeypatch.setattr(video, "ACCENT", (20, 60, 230))
+    fps = 8
+    r = video.render_video(PRODUCT, product_photo(), tmp_path / "f.mp4", fmt="square", fps=fps, probe=False)
+    assert len(seen) == round(r.seconds * fps)
+    y0, _ = seen[0]
+    sub_rows = y0[1080 - int(1080 * 0.06) - 60 : 1080 - int(1080 * 0.06)]
+    assert sub_rows.max() >= 230 and np.percentile(sub_rows[:, 540], 50) < 120  # white text on the dark panel
+    assert np.percentile(y0[:200], 50) > 200  # the light studio background above it is untouched
+    price = next(s for s in r.shots if s.kind == "price")
+    start = int(np.ceil(price.start * fps))
+
+    def blue(i: int) -> np.ndarray:  # chroma samples clearly towards blue (U well above neutral 128)
+        return seen[i][1] > 170
+
+    assert not any(blue(i).any() for i in range(start))
+    end = blue(len(seen) - 1)
+    rows, cols = np.nonzero(end)
+    assert end.sum() > 2000 and rows.max() < 540 - int(540 * 0.06)  # a card, above the bottom margin
+    assert abs((cols.min() + cols.max()) / 2 - 270) < 20  # centred
+    assert blue(start).sum() < end.sum()  # still fading in on its first frame
