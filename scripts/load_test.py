@@ -108,7 +108,14 @@ def _timed(rec: Recorder, name: str, call) -> None:
     rec.add(name, time.perf_counter() - started, status)
 
 
-def client_loop(base: str, headers: dict, rec: Recorder, stop: threading.Event, seed: int) -> None:
+def _lower_priority(nice: int) -> None:
+    """--client-nice: this load-generator thread yields the CPU to the server (Linux, per thread)."""
+    if nice > 0 and hasattr(os, "setpriority"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
+def client_loop(base: str, headers: dict, rec: Recorder, stop: threading.Event, seed: int, nice: int = 0) -> None:
+    _lower_priority(nice)
     rng = random.Random(seed)
     with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
         while not stop.is_set():
@@ -138,12 +145,13 @@ def health_probe(base: str, seconds: float, conn) -> None:
     conn.close()
 
 
-def upload_loop(base: str, headers: dict, rec: Recorder, stop: threading.Event, rows: int, route: str) -> dict:
+def upload_loop(base: str, headers: dict, rec: Recorder, stop: threading.Event, rows: int, route: str, nice: int = 0) -> dict:
     """Upload fresh catalogs (new ids each time) back to back until stopped.
 
     route "sync": `POST /catalog/ingest` answers with the report when the ingest is done;
     route "jobs": `POST /jobs/ingest` answers 202 at once, and we poll the job until it ends.
     """
+    _lower_priority(nice)
     done = {"uploads": 0, "rows": 0}
     n = 0
     with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
@@ -186,6 +194,9 @@ def main() -> None:
     parser.add_argument("--upload-rows", type=int, default=5000)
     parser.add_argument("--upload-route", choices=("sync", "jobs"), default="sync",
                         help="sync: POST /catalog/ingest (waits for the report); jobs: POST /jobs/ingest + polling.")
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="Renice the load generator's client threads (not the /health probe) by N: on one machine "
+                             "the clients otherwise take the server's cores, which remote clients would not.")
     args = parser.parse_args()
 
     proc = None
@@ -202,9 +213,9 @@ def main() -> None:
         rec = Recorder()
         stop = threading.Event()
         uploads: dict = {}
-        threads = [threading.Thread(target=client_loop, args=(base, headers, rec, stop, i)) for i in range(args.clients)]
+        threads = [threading.Thread(target=client_loop, args=(base, headers, rec, stop, i, args.client_nice)) for i in range(args.clients)]
         threads.append(threading.Thread(target=lambda: uploads.update(upload_loop(base, headers, rec, stop, args.upload_rows,
-                                                                                   args.upload_route))))
+                                                                                   args.upload_route, args.client_nice))))
         load_before = round(os.getloadavg()[0], 2)  # other work on the machine skews every figure
         parent_conn, child_conn = multiprocessing.Pipe(duplex=False)
         probe = multiprocessing.Process(target=health_probe, args=(base, args.seconds, child_conn))
@@ -226,7 +237,7 @@ def main() -> None:
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()} {os.cpu_count()} CPUs (shared)",
             "seconds": round(elapsed, 1), "clients": args.clients, "upload_rows": args.upload_rows,
-            "upload_route": args.upload_route, "load_average_1min": [load_before, round(os.getloadavg()[0], 2)],
+            "upload_route": args.upload_route, "client_nice": args.client_nice, "load_average_1min": [load_before, round(os.getloadavg()[0], 2)],
             "search": rec.summary("search"), "check": rec.summary("check"), "health": rec.summary("health"),
             "upload_ingest": rec.summary("upload_ingest") | uploads,
         }

@@ -323,7 +323,7 @@ def tts(app: Shopmind, lines: list, out_wav: str | Path, *, strict: bool = False
         return {"guard": report, "narration": None}
     if not kept:
         raise BadInput("no line left to speak after the guard")
-    return {"guard": report, "narration": synthesize_script(kept, out_wav)}
+    return {"guard": report, "narration": synthesize_script(kept, out_wav, tts=app.tts)}
 
 
 @operation("redact", cli="redact", api="POST /media/redact")
