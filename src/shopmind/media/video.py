@@ -353,26 +353,46 @@ def render_video(
         has_price = bool(price) and bool(timings) and spoken_amount(product.price) in timings[-1].text
         shots = plan_shots(timings, seconds, has_price, len(variants or []))
         regions = _detail_regions(pbox, sum(s.kind == "detail" for s in shots))
-        stages: list[np.ndarray] = []
-        d = v = 0
+        d = 0
         for s in shots:
             if s.kind == "detail":
                 s.region = list(regions[d])
-                stages.append(_cover(src, regions[d], (SW, SH)))
                 d += 1
-            elif s.kind == "variant":
-                vimg = variants[v % len(variants)].convert("RGB")  # type: ignore[index]
-                vbox = mask_box(foreground_mask(vimg), margin=0.06)
-                stages.append(_cover(vimg, vbox, (SW, SH)))
-                v += 1
-            else:
-                stages.append(hero)
+        on_hero = [s.kind in ("hero", "price") for s in shots]
         sub_size = int(W * 0.055)
-        overlays = [_render_overlay(t.text, W, sub_size, (255, 255, 255, 255), (0, 0, 0, 160)) for t in timings]
-        price_card = _render_overlay(price, W, int(W * 0.1), (255, 255, 255, 255), ACCENT + (235,)) if price else None
-        sub_h = max((ov.shape[0] for ov in overlays), default=0)
-        card_y = H - int(H * 0.06) - sub_h - int(H * 0.03) - (price_card.shape[0] if price_card is not None else 0)
         price_from = next((s.start for s in shots if s.kind == "price"), seconds * 0.6)
+        first_sub = _render_overlay(timings[0].text, W, sub_size, (255, 255, 255, 255), (0, 0, 0, 160))
+        sub0 = _Overlay(first_sub, H - first_sub.shape[0] - int(H * 0.06), W, H)
+
+        def prepare_rest() -> tuple[list, list[_Overlay], _Overlay | None]:
+            """Close-up/variant stages (as I420 planes), the other subtitles and the price card.
+            None is needed before the second shot, the second line or the price card, so this runs
+            in the background while the first frames are already being encoded."""
+            stage_planes, dd, vv = [], 0, 0
+            for s in shots:
+                if s.kind == "detail":
+                    stage_planes.append(_i420_planes(_cover(src, tuple(s.region), (SW, SH))))  # type: ignore[arg-type]
+                    dd += 1
+                elif s.kind == "variant":
+                    vimg = variants[vv % len(variants)].convert("RGB")  # type: ignore[index]
+                    vbox = mask_box(foreground_mask(vimg), margin=0.06)
+                    stage_planes.append(_i420_planes(_cover(vimg, vbox, (SW, SH))))
+                    vv += 1
+                else:
+                    stage_planes.append(hero_planes)
+            overlays = [first_sub] + [_render_overlay(t.text, W, sub_size, (255, 255, 255, 255), (0, 0, 0, 160))
+                                      for t in timings[1:]]
+            price_card = _render_overlay(price, W, int(W * 0.1), (255, 255, 255, 255), ACCENT + (235,)) if price else None
+            sub_h = max(ov.shape[0] for ov in overlays)
+            card_y = H - int(H * 0.06) - sub_h - int(H * 0.03) - (price_card.shape[0] if price_card is not None else 0)
+            subs = [sub0] + [_Overlay(ov, H - ov.shape[0] - int(H * 0.06), W, H) for ov in overlays[1:]]
+            card = _Overlay(price_card, card_y, W, H) if price_card is not None else None
+            return stage_planes, subs, card
+
+        rest_job = pool.submit(prepare_rest)
+        # the first moment a frame needs more than the hero stage and the first subtitle
+        need_rest = min(([shots[1].start] if len(shots) > 1 else [seconds])
+                        + [timings[0].end + 0.2] + ([price_from] if price else []))
         cmd = [
             ffmpeg_exe(), "-y", "-loglevel", "error",
             # Frames travel as I420 (half the bytes of RGB; no colour conversion inside ffmpeg).
@@ -387,23 +407,13 @@ def render_video(
         _widen_pipe(proc.stdin)
         n_frames = int(round(seconds * fps))
 
-        # Each stage as I420 planes, once (the hero stage serves the hero and the price shots).
-        planes_of: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {id(hero): hero_planes}
-        for st in stages:
-            if id(st) not in planes_of:
-                planes_of[id(st)] = _i420_planes(st)
-        stage_planes = [planes_of[id(st)] for st in stages]
-        on_hero = [st is hero for st in stages]
-        subs = [_Overlay(ov, H - ov.shape[0] - int(H * 0.06), W, H) for ov in overlays]
-        card = _Overlay(price_card, card_y, W, H) if price_card is not None else None
-
         def frame_buffer() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
             buf = np.empty(W * H * 3 // 2, np.uint8)
             q = (W // 2) * (H // 2)
             return buf, (buf[: W * H].reshape(H, W), buf[W * H : W * H + q].reshape(H // 2, W // 2),
                          buf[W * H + q :].reshape(H // 2, W // 2))
 
-        def camera(idx: int, t: float, dst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        def camera(idx: int, t: float, stage_planes: list, dst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
             """The shot's push-in at time t, cropped and resized plane by plane into `dst`."""
             s = shots[idx]
             u = _ease((t - s.start) / max(s.end - s.start, 1e-3))
@@ -428,13 +438,18 @@ def render_video(
             buf, planes = frame_buffer()
             prev_buf, prev_planes = frame_buffer()
             fade = 0.3
+            stage_planes: list = [hero_planes] * len(shots)
+            subs, card, loaded = [sub0], None, False
             for i in range(n_frames):
                 t = i / fps
+                if t >= need_rest and not loaded:
+                    stage_planes, subs, card = rest_job.result()
+                    loaded = True
                 idx = max(k for k, s in enumerate(shots) if s.start <= t or k == 0)
-                camera(idx, t, planes)
+                camera(idx, t, stage_planes, planes)
                 if idx > 0 and t - shots[idx].start < fade:  # short cross-fade from the previous shot
                     a = (t - shots[idx].start) / fade
-                    camera(idx - 1, t, prev_planes)
+                    camera(idx - 1, t, stage_planes, prev_planes)
                     cv2.addWeighted(buf, a, prev_buf, 1 - a, 0, dst=buf)
                 if card is not None and t >= price_from:
                     card.blend(planes, opacity=min(1.0, (t - price_from) * 3))
@@ -444,7 +459,13 @@ def render_video(
                         break
                 yield buf  # written straight from the buffer (no per-frame bytes copy)
 
-        encode_frames(proc, frames())
+        try:
+            encode_frames(proc, frames())
+        except BaseException:  # a failed background step: stop ffmpeg, leave no half-written file
+            proc.kill()
+            proc.wait()
+            out.unlink(missing_ok=True)
+            raise
         narration_s = narration.duration
     elapsed = time.perf_counter() - t_start
     return VideoResult(
