@@ -60,18 +60,32 @@ def bench_int8(n: int, batch: int, rounds: int, models_dir: Path | None) -> dict
     load_s = time.perf_counter() - t0
     tensors = [preprocess(images[i : i + batch]) for i in range(0, n, batch)]
     best: dict[str, float] = {}
-    for _ in range(rounds):
+    ratios: dict[str, list[float]] = {p: [] for p in encs}
+
+    def run_features(enc) -> float:
+        t = time.perf_counter()
+        for i in range(0, n, batch):
+            enc.encode(images[i : i + batch])
+        return n / (time.perf_counter() - t)
+
+    def run_raw(enc) -> float:
+        sess = enc._load()
+        t = time.perf_counter()
+        for x in tensors:
+            sess.run(["features", "logits"], {"pixels": x})
+        return n / (time.perf_counter() - t)
+
+    for r in range(rounds):
         for p, enc in encs.items():
             enc.encode(images[:batch])  # warm
-            t = time.perf_counter()
-            for i in range(0, n, batch):
-                enc.encode(images[i : i + batch])
-            best[f"{p}_features"] = max(best.get(f"{p}_features", 0.0), n / (time.perf_counter() - t))
-            sess = enc._load()
-            t = time.perf_counter()
-            for x in tensors:
-                sess.run(["features", "logits"], {"pixels": x})
-            best[f"{p}_raw_ort"] = max(best.get(f"{p}_raw_ort", 0.0), n / (time.perf_counter() - t))
+            # back to back, order alternating per round: a load change hits both sides of a ratio alike
+            if r % 2 == 0:
+                feat, raw = run_features(enc), run_raw(enc)
+            else:
+                raw, feat = run_raw(enc), run_features(enc)
+            best[f"{p}_features"] = max(best.get(f"{p}_features", 0.0), feat)
+            best[f"{p}_raw_ort"] = max(best.get(f"{p}_raw_ort", 0.0), raw)
+            ratios[p].append(feat / raw)
     feats = {p: np.vstack([e.encode(images[i : i + batch]) for i in range(0, n, batch)]) for p, e in encs.items()}
     a, b = feats["fp32"], feats["int8"]
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
@@ -81,6 +95,9 @@ def bench_int8(n: int, batch: int, rounds: int, models_dir: Path | None) -> dict
         "int8_speedup_features": round(best["int8_features"] / best["fp32_features"], 2),
         "int8_speedup_raw": round(best["int8_raw_ort"] / best["fp32_raw_ort"], 2),
         "features_vs_raw_ort": {p: round(best[f"{p}_features"] / best[f"{p}_raw_ort"], 3) for p in encs},
+        "features_vs_raw_ort_median_of_rounds": {p: round(float(np.median(v)), 3) for p, v in ratios.items()},
+        "features_vs_raw_ort_rounds": {p: [round(x, 3) for x in v] for p, v in ratios.items()},
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "fp32_int8_feature_cosine": {"mean": round(float(cos.mean()), 4), "min": round(float(cos.min()), 4)},
         "model_bytes": {"fp32": encs["fp32"].onnx_path.stat().st_size, "int8": int8_path(encs["fp32"].onnx_path).stat().st_size},
         "load_or_build_s": round(load_s, 1),

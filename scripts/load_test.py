@@ -111,7 +111,8 @@ def _timed(rec: Recorder, name: str, call) -> None:
 def _lower_priority(nice: int) -> None:
     """--client-nice: this load-generator thread yields the CPU to the server (Linux, per thread)."""
     if nice > 0 and hasattr(os, "setpriority"):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
 
 
 def client_loop(base: str, headers: dict, rec: Recorder, stop: threading.Event, seed: int, nice: int = 0) -> None:

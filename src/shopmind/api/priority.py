@@ -20,7 +20,7 @@ _TASKS = Path("/proc/self/task")
 
 
 def _renice_others(keep: int, nice: int, done: set[int]) -> int:
-    """Renice threads not yet seen (except `keep`); returns how many were changed."""
+    """Renice threads not yet seen (except `keep`) to `nice` if they run above it; returns how many."""
     changed = 0
     try:
         tids = [int(p.name) for p in _TASKS.iterdir()]
@@ -39,11 +39,13 @@ def _renice_others(keep: int, nice: int, done: set[int]) -> int:
 
 
 async def keep_loop_first(nice: int, interval_s: float = 0.5) -> None:
-    """Run until cancelled: renice new non-loop threads every `interval_s` seconds."""
+    """Run until cancelled: every `interval_s` seconds, put new non-loop threads `nice` steps below
+    the loop's own priority (relative, so a server started under `nice` keeps the same gap)."""
     if nice <= 0 or not _TASKS.is_dir() or not hasattr(os, "setpriority"):
         return
     loop_tid = threading.get_native_id()
+    target = min(19, os.getpriority(os.PRIO_PROCESS, loop_tid) + nice)
     seen: set[int] = set()
     while True:
-        _renice_others(loop_tid, nice, seen)
+        _renice_others(loop_tid, target, seen)
         await asyncio.sleep(interval_s)
