@@ -203,3 +203,18 @@ def test_rendered_frames_show_subtitles_and_the_price_card_late(tmp_path, monkey
     assert end.sum() > 2000 and rows.max() < 540 - int(540 * 0.06)  # a card, above the bottom margin
     assert abs((cols.min() + cols.max()) / 2 - 270) < 20  # centred
     assert blue(start).sum() < end.sum()  # still fading in on its first frame
+
+
+def test_a_failing_background_step_stops_ffmpeg_and_leaves_no_file(tmp_path, monkeypatch):
+    """Close-up stages are prepared while the first shot encodes: if that fails, the error surfaces
+    as itself, the encoder is stopped and no half-written video is left behind."""
+    from shopmind.media import video
+
+    def broken(*_a, **_k):
+        raise BadInput("close-up failed")
+
+    monkeypatch.setattr(video, "_cover", broken)
+    out = tmp_path / "x.mp4"
+    with pytest.raises(BadInput, match="close-up failed"):
+        video.render_video(PRODUCT, product_photo(), out, fmt="square", fps=4, probe=False)
+    assert not out.exists()
