@@ -375,11 +375,10 @@ def render_video(
             """Close-up/variant stages (as I420 planes), the other subtitles and the price card.
             None is needed before the second shot, the second line or the price card, so this runs
             in the background while the first frames are already being encoded."""
-            stage_planes, dd, vv = [], 0, 0
+            stage_planes, vv = [], 0
             for s in shots:
                 if s.kind == "detail":
                     stage_planes.append(_i420_planes(_cover(src, tuple(s.region), (SW, SH))))  # type: ignore[arg-type]
-                    dd += 1
                 elif s.kind == "variant":
                     vimg = variants[vv % len(variants)].convert("RGB")  # type: ignore[index]
                     vbox = mask_box(foreground_mask(vimg), margin=0.06)
