@@ -231,17 +231,17 @@ from shopmind.catalog.ingest import ingest_catalog
 from shopmind.catalog.store import open_store
 from shopmind.config import load_settings
 from shopmind.ops.catalog import tag_catalog
-home, catalog, images, n = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+home, catalog, images, n = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 store = open_store(load_settings(home=home).ensure_dirs())
-t = time.perf_counter(); rep = ingest_catalog(store, catalog, images=images, limit=n); ti = time.perf_counter() - t
+t = time.perf_counter(); rep = ingest_catalog(store, catalog, images=Path(images) if images else None, limit=n); ti = time.perf_counter() - t
 t = time.perf_counter(); summ = tag_catalog(store, index=False); tt = time.perf_counter() - t
-print(json.dumps({"rows": rep.ingested, "ingest_s": round(ti, 2), "tag_s": round(tt, 2),
-                  "ingest_rows_per_s": round(rep.ingested / ti, 1), "tag_rows_per_s": round(summ["tagged"] / tt, 1),
+print(json.dumps({"rows": rep.ingested, "ingest_s": round(ti, 2), "tag_s": round(tt, 2), "tagged": summ["tagged"],
+                  "ingest_rows_per_s": round(rep.ingested / ti, 1), "tag_rows_per_s": round(summ["tagged"] / tt, 1) if images else None,
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
 
 
-def plot_curve(points: list[dict], png: Path) -> None:
+def plot_curve(points: list[dict], png: Path, synthetic: list[dict] | None = None) -> None:
     """Rows/s and peak RSS against catalog size (RSS axis from 0, so a flat line looks flat)."""
     import matplotlib
 
@@ -252,27 +252,54 @@ def plot_curve(points: list[dict], png: Path) -> None:
     xs = [p["rows"] for p in points]
     ax[0].plot(xs, [p["ingest_rows_per_s"] for p in points], "o-", label="ingest")
     ax[0].plot(xs, [p["tag_rows_per_s"] for p in points], "s-", label="tag (embed + tag)")
+    if synthetic:
+        sx = [p["rows"] for p in synthetic]
+        ax[0].plot(sx, [p["ingest_rows_per_s"] for p in synthetic], "^--", label="ingest, synthetic, no images")
+        ax[1].plot(sx, [p["peak_rss_mb"] for p in synthetic], "^--", color="C3", label="synthetic ingest")
     ax[0].set_xscale("log"), ax[0].set_xlabel("catalog rows"), ax[0].set_ylabel("rows/s"), ax[0].legend()
     ax[1].plot(xs, [p["peak_rss_mb"] for p in points], "o-", color="C2")
-    ax[1].set_ylim(0, max(p["peak_rss_mb"] for p in points) * 1.2)
+    ax[1].set_ylim(0, max(p["peak_rss_mb"] for p in points + (synthetic or [])) * 1.2)
     ax[1].set_xscale("log"), ax[1].set_xlabel("catalog rows"), ax[1].set_ylabel("peak RSS (MB)")
     fig.suptitle(f"shopmind local path, fashion catalog, 2-core shared CPU, {time.strftime('%Y-%m-%d')}", fontsize=9)
     fig.tight_layout()
     fig.savefig(png, dpi=90)
 
 
-def bench_curve(catalog: Path, images: Path, sizes: list[int], png: Path | None) -> dict:
-    """Ingest + tag (local path) rows/s and peak RSS per catalog size, one fresh process per size."""
+def _synthetic_catalog(catalog: Path, rows: int, out: Path) -> Path:
+    """`rows` products made by cycling the catalog's rows under new ids, without images: the size
+    of a large shop's catalog for the ingest and store side (there are only so many real photos)."""
+    import csv
+
+    with catalog.open(newline="", encoding="utf-8") as f:
+        src = [r for r in csv.DictReader(f)]
+    fields = [k for k in src[0] if k != "image"]
+    with out.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        for i in range(rows):
+            r = src[i % len(src)]
+            w.writerow({**{k: r[k] for k in fields}, "id": f"{r['id']}-{i // len(src)}"})
+    return out
+
+
+def bench_curve(catalog: Path, images: Path, sizes: list[int], png: Path | None, synthetic: list[int] | None = None) -> dict:
+    """Ingest + tag (local path) rows/s and peak RSS per catalog size, one fresh process per size;
+    `synthetic` sizes are ingest-only catalogs without images (see `_synthetic_catalog`)."""
     import subprocess
 
     points = []
-    for n in sizes:
+    runs = [(n, catalog, str(images)) for n in sizes] + [(n, None, "") for n in (synthetic or [])]
+    for n, cat, imgs in runs:
         with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([sys.executable, "-c", _CURVE_CHILD, tmp, str(catalog), str(images), str(n)],
-                                 capture_output=True, text=True, timeout=3600, check=True)
-            points.append({"size": n, **json.loads(out.stdout.strip().splitlines()[-1])})
+            path = cat or _synthetic_catalog(catalog, n, Path(tmp) / "synthetic.csv")
+            out = subprocess.run([sys.executable, "-c", _CURVE_CHILD, str(Path(tmp) / "home"), str(path), imgs, str(n)],
+                                 capture_output=True, text=True, timeout=7200, check=True)
+            point = {"size": n, "synthetic": cat is None, **json.loads(out.stdout.strip().splitlines()[-1]),
+                     "load_average_1min": round(os.getloadavg()[0], 2)}
+            points.append(point)
+            print(json.dumps(point), file=sys.stderr, flush=True)
     if png:
-        plot_curve(points, png)
+        plot_curve([p for p in points if not p["synthetic"]], png, [p for p in points if p["synthetic"]])
     return {"catalog": str(catalog), "points": points, "png": str(png) if png else None}
 
 
@@ -295,6 +322,7 @@ def main() -> None:
     c.add_argument("--images", type=Path, required=True)
     c.add_argument("--sizes", default="1000,2500,5000,10000")
     c.add_argument("--png", type=Path, default=None)
+    c.add_argument("--synthetic", default="", help="ingest-only sizes of a synthetic catalog without images, e.g. 200000")
     m = sub.add_parser("llm")
     m.add_argument("--model", default=None, help="bundled model name or GGUF path (default: the configured one)")
     m.add_argument("--tokens", type=int, default=128)
@@ -305,7 +333,8 @@ def main() -> None:
     elif args.cmd == "int8":
         res = bench_int8(args.n, args.batch, args.rounds, args.models_dir)
     elif args.cmd == "curve":
-        res = bench_curve(args.catalog, args.images, [int(x) for x in args.sizes.split(",")], args.png)
+        res = bench_curve(args.catalog, args.images, [int(x) for x in args.sizes.split(",") if x],
+                          args.png, [int(x) for x in args.synthetic.split(",") if x])
     else:
         res = bench_ray(args.catalog, args.images, args.limit, args.address, args.rounds)
     res["date"] = time.strftime("%Y-%m-%d", time.gmtime())
