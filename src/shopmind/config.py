@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     api_public_streams: bool = False  # serve /streams (HLS) without a key: most players cannot send headers
     api_graceful_shutdown_s: int = 10  # how long `serve` lets requests finish after SIGTERM
     api_threads: int = 8  # worker threads for sync routes; more only add GIL contention on a few cores
+    api_gc_freeze_ms: float = Field(50.0, ge=0)  # a full GC pass slower than this freezes the live heap (0 = off)
     api_worker_nice: int = Field(5, ge=0, le=19)  # the server's non-event-loop threads run this many nice steps below the loop (Linux; 0 = off)
     jobs_workers: int = 1  # background job threads in the server
     # Catalog ingestion under hostile input (issue 12): see catalog/ingest.py `IngestLimits`.

@@ -66,3 +66,37 @@ def test_background_task_renices_threads_started_later_and_stops_on_cancel() -> 
 
 def test_off_when_nice_is_zero() -> None:
     assert asyncio.run(asyncio.wait_for(keep_loop_first(0), 1)) is None
+
+
+def test_a_slow_full_collection_freezes_the_live_heap_once() -> None:
+    import gc
+
+    from shopmind.api.priority import GcPauses
+
+    pauses = GcPauses(limit_ms=0.0001, min_interval_s=3600)
+    pauses.install()
+    frozen_before = gc.get_freeze_count()
+    try:
+        junk = [[i] for i in range(50_000)]  # enough objects for a measurable full pass
+        gc.collect(2)
+        assert pauses.slow_passes >= 1
+        assert pauses.maybe_freeze() is True
+        assert gc.get_freeze_count() > frozen_before
+        gc.collect(2)
+        assert pauses.maybe_freeze() is False  # at most once per interval
+        del junk
+    finally:
+        pauses.remove()
+        gc.unfreeze()
+    assert pauses._callback not in gc.callbacks
+
+
+def test_gc_guard_is_off_at_zero() -> None:
+    import gc
+
+    from shopmind.api.priority import GcPauses
+
+    pauses = GcPauses(limit_ms=0)
+    pauses.install()
+    assert pauses._callback not in gc.callbacks
+    assert pauses.maybe_freeze() is False

@@ -68,9 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.job_runner = runner
         import asyncio
 
-        from shopmind.api.priority import keep_loop_first
+        from shopmind.api.priority import keep_loop_responsive
 
-        renicer = asyncio.create_task(keep_loop_first(settings.api_worker_nice))
+        renicer = asyncio.create_task(keep_loop_responsive(settings.api_worker_nice, settings.api_gc_freeze_ms))
         try:
             yield
         finally:
