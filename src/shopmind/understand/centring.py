@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from shopmind.catalog.store import CatalogStore
 from shopmind.config import Settings
+from shopmind.understand.filecache import FileCache
 
 TITLE_SAMPLE = 2000
 
@@ -71,28 +71,18 @@ def fit_centre(store: CatalogStore, seed: int = 0) -> Centre | None:
     return centre
 
 
-class CentreCache:
+class CentreCache(FileCache[Centre]):
     """One home's bridge centre, read once per change of its file (by mtime and size). The app's
     image space holds one; `load_centre` without a cache reads the file afresh."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._centre: Centre | None = None
-
     def get(self, settings: Settings) -> Centre | None:
         path = _path(settings)
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return None
-        key = (str(path), st.st_mtime_ns, st.st_size)
-        with self._lock:
-            if self._key != key:
-                with np.load(path) as data:
-                    self._centre = Centre(data["image_mean"].astype(np.float32), data["query_mean"].astype(np.float32))
-                self._key = key
-            return self._centre
+        return self.read(path, lambda: _read_centre(path))
+
+
+def _read_centre(path: Path) -> Centre:
+    with np.load(path) as data:
+        return Centre(data["image_mean"].astype(np.float32), data["query_mean"].astype(np.float32))
 
 
 def load_centre(settings: Settings, cache: CentreCache | None = None) -> Centre | None:

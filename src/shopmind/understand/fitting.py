@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from shopmind.errors import NotReady
 from shopmind.understand import encoders
 from shopmind.understand.align import AlignConfig, AlignmentHead
 from shopmind.understand.attribute_beliefs import agreement, choose_weight, query_beliefs
+from shopmind.understand.filecache import FileCache
 from shopmind.understand.taggers import AttributeTagger
 
 NON_LABEL_FIELDS = {"id", "title", "description", "price", "image", "title_en", "year", "colour_zh"}
@@ -85,28 +85,15 @@ class FittedState:
     version: str = ""
 
 
-class FittedCache:
+class FittedCache(FileCache[FittedState]):
     """One home's fitted state, read once per change of fit.json (by mtime and size).
 
     The `Shopmind` app's image space holds one, so fitted heads live as long as the app and two
     apps on two homes never share one; `load_fitted` without a cache reads the files afresh."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._state: FittedState | None = None
-
     def get(self, settings: Settings) -> FittedState | None:
         report_path = fitted_dir(settings) / "fit.json"
-        try:
-            st = report_path.stat()
-        except FileNotFoundError:
-            return None
-        key = (str(report_path), st.st_mtime_ns, st.st_size)
-        with self._lock:
-            if self._key != key:
-                self._state, self._key = _read_fitted(settings, report_path), key
-            return self._state
+        return self.read(report_path, lambda: _read_fitted(settings, report_path))
 
 
 def _read_fitted(settings: Settings, report_path: Path) -> FittedState:
