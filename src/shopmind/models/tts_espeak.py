@@ -35,14 +35,20 @@ class EspeakNG:
         voice = self.voices.get(lang)
         if voice is None:
             raise BadInput(f"unsupported TTS language {lang!r}; use one of {sorted(self.voices)}")
-        cmd = [self.binary, "-v", voice, "-s", str(self.speed), "-b", "1", "-w", out_path, "--stdin"]
-        try:
-            proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=120)
-        except subprocess.TimeoutExpired as exc:
-            raise BackendUnavailable("espeak-ng timed out") from exc
-        if proc.returncode != 0:
-            raise BackendUnavailable(f"espeak-ng failed: {proc.stderr.decode('utf-8', 'replace')[:300]}")
+        run_espeak([self.binary, "-v", voice, "-s", str(self.speed), "-b", "1", "-w", out_path, "--stdin"], text, timeout=120)
         return wav_duration(out_path)
+
+
+def run_espeak(cmd: list[str], text: str, *, timeout: float, doing: str = "") -> bytes:
+    """Run an espeak-ng command line with `text` on stdin (no shell, no argument injection) and
+    return its stdout; a timeout or a failure is a BackendUnavailable that says which."""
+    try:
+        proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise BackendUnavailable(f"espeak-ng timed out{doing}") from exc
+    if proc.returncode != 0:
+        raise BackendUnavailable(f"espeak-ng failed: {proc.stderr.decode('utf-8', 'replace')[:300]}")
+    return proc.stdout
 
 
 def wav_duration(path: str | Path) -> float:

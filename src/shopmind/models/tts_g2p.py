@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from functools import lru_cache
 
 from shopmind.errors import BackendUnavailable
+from shopmind.models.tts_espeak import run_espeak
 
 # Clause ends in either script; the mark that ended a clause becomes one ASCII punctuation token.
 _CLAUSE = re.compile(r"([，。！？；：、,.!?;:…\n]+)")
@@ -60,13 +60,8 @@ def espeak_ipa(text: str, voice: str = "en-us", *, tie: str | None = None) -> st
     cmd = [espeak_binary(), "-q", "--ipa", "-v", voice, "--stdin"]
     if tie:
         cmd.insert(3, f"--tie={tie}")
-    try:
-        proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=60)
-    except subprocess.TimeoutExpired as exc:
-        raise BackendUnavailable("espeak-ng timed out while phonemising") from exc
-    if proc.returncode != 0:
-        raise BackendUnavailable(f"espeak-ng failed: {proc.stderr.decode('utf-8', 'replace')[:300]}")
-    return " ".join(proc.stdout.decode("utf-8", "replace").split())
+    out = run_espeak(cmd, text, timeout=60, doing=" while phonemising")
+    return " ".join(out.decode("utf-8", "replace").split())
 
 
 # espeak-ng (US English, tied) → the symbols Kokoro's English voices were trained on: one letter per
