@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from shopmind.api.priority import _renice_others, keep_loop_first
+from shopmind.api.priority import _renice_others, keep_loop_responsive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux-only")
 
@@ -47,7 +47,7 @@ def test_other_threads_are_reniced_and_the_keeper_is_not() -> None:
 
 def test_background_task_renices_threads_started_later_and_stops_on_cancel() -> None:
     async def main() -> int:
-        task = asyncio.create_task(keep_loop_first(4, interval_s=0.02))
+        task = asyncio.create_task(keep_loop_responsive(4, 0, interval_s=0.02))
         stop = threading.Event()
         thread, tid = _thread_tid(stop)
         base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
@@ -65,7 +65,7 @@ def test_background_task_renices_threads_started_later_and_stops_on_cancel() -> 
 
 
 def test_off_when_nice_is_zero() -> None:
-    assert asyncio.run(asyncio.wait_for(keep_loop_first(0), 1)) is None
+    assert asyncio.run(asyncio.wait_for(keep_loop_responsive(0, 0), 1)) is None
 
 
 def test_a_slow_full_collection_freezes_the_live_heap_once() -> None:

@@ -1,11 +1,12 @@
-"""Keep the event loop first in line for the CPU: every other thread of the server runs niced.
+"""Keep the event loop responsive: every other thread of the server runs niced, and slow full
+garbage collections freeze the live heap (`GcPauses`).
 
 On a small box the server's CPU is taken by worker threads (search, compliance, ingest jobs) and the
 native pools under them (onnxruntime, OpenMP, llama.cpp). The event loop itself needs little CPU,
 but when it waits behind them, cheap requests (`/health`, auth failures, 413s, job polls) wait too.
 Linux schedules threads separately and lets a process lower the priority of its own threads without
 privileges, so a background task renices every thread except the loop's (new ones as they appear).
-Elsewhere (macOS, Windows) this is a no-op.
+Elsewhere (macOS, Windows) the renicing is a no-op.
 """
 
 from __future__ import annotations
@@ -38,19 +39,6 @@ def _renice_others(keep: int, nice: int, done: set[int]) -> int:
                 changed += 1
     done.intersection_update(tids)
     return changed
-
-
-async def keep_loop_first(nice: int, interval_s: float = 0.5) -> None:
-    """Run until cancelled: every `interval_s` seconds, put new non-loop threads `nice` steps below
-    the loop's own priority (relative, so a server started under `nice` keeps the same gap)."""
-    if nice <= 0 or not _TASKS.is_dir() or not hasattr(os, "setpriority"):
-        return
-    loop_tid = threading.get_native_id()
-    target = min(19, os.getpriority(os.PRIO_PROCESS, loop_tid) + nice)
-    seen: set[int] = set()
-    while True:
-        _renice_others(loop_tid, target, seen)
-        await asyncio.sleep(interval_s)
 
 
 class GcPauses:
@@ -101,11 +89,14 @@ class GcPauses:
 
 
 async def keep_loop_responsive(nice: int, gc_limit_ms: float, interval_s: float = 0.5) -> None:
-    """The server's background task: renice new threads (see `keep_loop_first`) and freeze the
-    heap after slow full collections (see `GcPauses`), until cancelled."""
+    """The server's background task, until cancelled: every `interval_s` seconds put new non-loop
+    threads `nice` steps below the loop's own priority (relative, so a server started under `nice`
+    keeps the same gap), and freeze the heap after slow full collections (see `GcPauses`)."""
+    renice = nice > 0 and _TASKS.is_dir() and hasattr(os, "setpriority")
+    if not renice and gc_limit_ms <= 0:
+        return
     pauses = GcPauses(gc_limit_ms)
     pauses.install()
-    renice = nice > 0 and _TASKS.is_dir() and hasattr(os, "setpriority")
     loop_tid = threading.get_native_id()
     target = min(19, os.getpriority(os.PRIO_PROCESS, loop_tid) + nice) if renice else 0
     seen: set[int] = set()
