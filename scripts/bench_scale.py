@@ -189,9 +189,12 @@ def _ray_round(engine: str, tmp: Path, catalog: Path, images: Path, limit: int |
         summ = ray_tag(store, address=address, index=False)
     total = time.perf_counter() - t
     close_store(settings)
-    return {"rows": ingested, "ingest_s": round(t_ing, 2), "ingest_and_tag_s": round(total, 2),
+    return {"rows": ingested, "ingest_s": round(t_ing, 2), "tag_s": round(total - t_ing, 2),
+            "ingest_and_tag_s": round(total, 2),
             "rows_per_s": round(ingested / total, 2) if total else None, "embedded": summ["embedded"],
-            "tagged": summ["tagged"], "load_average_1min": round(os.getloadavg()[0], 2)}
+            "tagged": summ["tagged"], "load_average_1min": round(os.getloadavg()[0], 2),
+            # the process's peak so far: for the first round it is that engine's own peak
+            "peak_rss_mb": round(_rss_mb(), 1)}
 
 
 def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | None, rounds: int = 3) -> dict:
@@ -282,12 +285,15 @@ def _synthetic_catalog(catalog: Path, rows: int, out: Path) -> Path:
     return out
 
 
-def bench_curve(catalog: Path, images: Path, sizes: list[int], png: Path | None, synthetic: list[int] | None = None) -> dict:
+def bench_curve(catalog: Path, images: Path, sizes: list[int], png: Path | None, synthetic: list[int] | None = None,
+                known: list[dict] | None = None) -> dict:
     """Ingest + tag (local path) rows/s and peak RSS per catalog size, one fresh process per size;
-    `synthetic` sizes are ingest-only catalogs without images (see `_synthetic_catalog`)."""
+    `synthetic` sizes are ingest-only catalogs without images (see `_synthetic_catalog`); `known`
+    points measured earlier (same fields, e.g. the local round of `ray` on the whole catalog) are
+    plotted with the new ones instead of being re-run."""
     import subprocess
 
-    points = []
+    points = [dict(p) for p in (known or [])]
     runs = [(n, catalog, str(images)) for n in sizes] + [(n, None, "") for n in (synthetic or [])]
     for n, cat, imgs in runs:
         with tempfile.TemporaryDirectory() as tmp:
@@ -298,6 +304,7 @@ def bench_curve(catalog: Path, images: Path, sizes: list[int], png: Path | None,
                      "load_average_1min": round(os.getloadavg()[0], 2)}
             points.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
+    points.sort(key=lambda p: (p["synthetic"], p["rows"]))
     if png:
         plot_curve([p for p in points if not p["synthetic"]], png, [p for p in points if p["synthetic"]])
     return {"catalog": str(catalog), "points": points, "png": str(png) if png else None}
@@ -323,6 +330,8 @@ def main() -> None:
     c.add_argument("--sizes", default="1000,2500,5000,10000")
     c.add_argument("--png", type=Path, default=None)
     c.add_argument("--synthetic", default="", help="ingest-only sizes of a synthetic catalog without images, e.g. 200000")
+    c.add_argument("--known", type=Path, default=None,
+                   help="JSON list of points measured earlier (rows, synthetic, ingest_rows_per_s, tag_rows_per_s, peak_rss_mb) to plot too")
     m = sub.add_parser("llm")
     m.add_argument("--model", default=None, help="bundled model name or GGUF path (default: the configured one)")
     m.add_argument("--tokens", type=int, default=128)
@@ -334,7 +343,8 @@ def main() -> None:
         res = bench_int8(args.n, args.batch, args.rounds, args.models_dir)
     elif args.cmd == "curve":
         res = bench_curve(args.catalog, args.images, [int(x) for x in args.sizes.split(",") if x],
-                          args.png, [int(x) for x in args.synthetic.split(",") if x])
+                          args.png, [int(x) for x in args.synthetic.split(",") if x],
+                          json.loads(args.known.read_text(encoding="utf-8")) if args.known else None)
     else:
         res = bench_ray(args.catalog, args.images, args.limit, args.address, args.rounds)
     res["date"] = time.strftime("%Y-%m-%d", time.gmtime())

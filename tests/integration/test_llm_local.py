@@ -55,6 +55,22 @@ def test_json_mode_returns_parseable_json(llm):
     assert isinstance(extract_json(out), dict)
 
 
+def test_min_chars_keeps_the_json_value_open_until_the_floor(llm):
+    """`min_chars` masks every quote-bearing token until the value is that long: the real model
+    has to keep writing past its own stop, and the answer is still one valid JSON object, streamed
+    or not. (Without a repeat penalty, greedy decoding held past its stop loops a phrase: the
+    reason only length-trained voices get a floor in `write`.)"""
+    from shopmind.generate.jsonfix import extract_json
+
+    msgs = [{"role": "user", "content": '为白色牛仔外套写一句商品描述，输出 {"description": "..."}'}]
+    opts = {"max_tokens": 160, "temperature": 0.0, "json_mode": True, "repeat_penalty": 1.15}
+    free = extract_json(llm.complete(msgs, **opts))["description"]
+    floor = len(free) + 20
+    held = extract_json(llm.complete(msgs, **opts, min_chars=floor))["description"]
+    streamed = extract_json("".join(llm.stream(msgs, **opts, min_chars=floor)))["description"]
+    assert len(held) >= floor and len(streamed) >= floor and held.startswith(free[:4])
+
+
 def test_title_through_the_loop_has_no_violations(llm):
     from shopmind.generate import WriteRequest, write
 

@@ -187,9 +187,38 @@ def test_data_order_is_a_function_of_seed_and_step():
     flat = [i for s in steps for i in s]
     assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:]) == list(range(10))  # each epoch a permutation
     assert flat[:10] != flat[10:] and _Stream(10, 4, seed=8).step(0) != steps[0]
-    cosine = _lr_lambda("cosine", 2, 10)
+    cosine = _lr_lambda("cosine", 2, lambda: 10)
     assert cosine(0) == 0.5 and cosine(1) == 1.0 and cosine(2) == 1.0 and cosine(10) == 0.0
-    assert _lr_lambda("linear", 0, 4)(2) == 0.5 and _lr_lambda("constant", 0, 4)(3) == 1.0
+    assert _lr_lambda("linear", 0, lambda: 4)(2) == 0.5 and _lr_lambda("constant", 0, lambda: 4)(3) == 1.0
+
+
+def test_a_budget_horizon_shortens_the_decay_to_the_steps_that_fit_and_is_kept():
+    """lr_horizon: budget — at 6 s/step with 600 s left after step 20, 100 more steps fit: the LR
+    reaches 0 at step 120 instead of the 500 the epochs would give; the horizon is saved in the state."""
+    from shopmind.tune.train import Trainer, _lr_lambda
+
+    t = Trainer.__new__(Trainer)
+    t.total_steps, logged = 500, []
+    t.log = logged.append
+    f = _lr_lambda("linear", 0, lambda: t.total_steps)
+    assert f(60) == pytest.approx(1 - 60 / 500)
+    state = {"step": 20}
+    t._fix_horizon(state, remaining_s=600, wall_per_step=6.0)
+    assert t.total_steps == state["horizon"] == 120 and "120 steps" in logged[0]
+    assert f(60) == pytest.approx(0.5) and f(120) == 0.0
+    t._fix_horizon(state, remaining_s=10_000, wall_per_step=1.0)  # never longer than the epochs allow
+    assert t.total_steps == 120
+
+
+def test_length_hint_asks_for_each_answers_own_length(tmp_path):
+    summary = "简约的牛仔外套，白色衣身十分百搭，做旧破洞设计打破单调，后背刺绣装饰丰富层次感，彰显别样时尚。"
+    adv = _write(tmp_path / "adv.jsonl", [{"content": "类型#上衣*材质#牛仔布*颜色#白色", "summary": summary}])
+    (hinted,), _ = load_examples([str(adv)], style="compact", length_hint=True)
+    (plain,), _ = load_examples([str(adv)], style="compact")
+    assert len(summary) == 47 and "写一段约50字的商品描述" in hinted.messages[1]["content"]
+    assert "约" not in plain.messages[1]["content"] and hinted.answer_chars == 47
+    with pytest.raises(BadInput, match="length_hint needs prompt_style: compact"):
+        parse_config({"length_hint": True, "prompt_style": "shopmind"})
 
 
 def test_catalog_approved_copy_is_prompted_with_facts_but_not_the_answer(home):

@@ -83,6 +83,21 @@ def test_a_voice_is_served_the_exact_prompt_it_was_trained_on(fake, home):
     assert compact < full / 3
 
 
+def test_a_length_hinted_voice_asks_for_its_typical_length_unless_the_request_says(fake, home):
+    _register(home, "hinted", config={"prompt_style": "compact", "length_hint": True}, typical_chars=110)
+    _register(home, "unhinted", config={"prompt_style": "compact"}, typical_chars=110)
+    fake.replies = [GOOD, GOOD, GOOD, GOOD]
+    for args in (["--voice", "hinted"], ["--voice", "hinted", "--length", "60"], ["--voice", "unhinted"],
+                 ["--length", "60"]):
+        res = CliRunner().invoke(_cli(), ["write", "description", "--attributes", DENIM, "--json", *args])
+        assert res.exit_code == 0, res.output
+    users = [r["messages"][-1]["content"] for r in fake.requests]
+    assert "写一段约110字的商品描述" in users[0] and "写一段约60字的商品描述" in users[1]
+    assert "写一段商品描述" in users[2] and "写一段约 60 字的商品描述" in users[3]  # the last: the full prompt
+    res = CliRunner().invoke(_cli(), ["write", "title", "--attributes", DENIM, "--length", "60"])
+    assert res.exit_code != 0 and "length applies to content_type description only" in str(res.exception)
+
+
 def test_api_voices_and_unknown_voice(home, monkeypatch):
     from shopmind.api.errors import install_error_handlers
     from shopmind.api.generate import router
@@ -152,3 +167,45 @@ def test_a_lora_view_decodes_with_the_voice_defaults_and_the_caller_wins(tmp_pat
     assert base.kw["repeat_penalty"] == 1.1 and base.kw["lora"] == (str(tmp_path / "adapter.gguf"), 1.0)
     view.complete([{"role": "user", "content": "x"}], repeat_penalty=1.0)
     assert base.kw["repeat_penalty"] == 1.0 and view.prompt_style == "compact"
+
+
+def test_min_value_chars_masks_closing_quotes_only_inside_a_short_value():
+    """The logits processor leaves the JSON opening alone, masks quote tokens while the first value
+    is shorter than the floor, and stops masking for good once it is reached."""
+    import numpy as np
+
+    from shopmind.models.llm import MinValueChars
+
+    pieces = {0: '{"', 1: "description", 2: '":', 3: ' "', 4: "白色", 5: '"}', 6: "外套很百搭"}
+
+    class Vocab:  # llama.cpp's detokenize over a 7-piece vocabulary
+        def detokenize(self, ids):
+            return "".join(pieces[i] for i in ids).encode("utf-8")
+
+    proc = MinValueChars(Vocab(), np.array([0, 2, 3, 5]), n=6)
+    prompt = [9, 9, 9]
+    scores = lambda: np.zeros(7, np.float32)  # noqa: E731
+    assert np.isfinite(proc(np.array(prompt), scores())).all()                 # nothing generated yet
+    assert np.isfinite(proc(np.array(prompt + [0, 1, 2]), scores())).all()     # `{"description":` - no value yet
+    masked = proc(np.array(prompt + [0, 1, 2, 3, 4]), scores())                 # value "白色": 2 < 6 chars
+    assert np.isinf(masked[[0, 2, 3, 5]]).all() and np.isfinite(masked[[1, 4, 6]]).all()
+    assert np.isfinite(proc(np.array(prompt + [0, 1, 2, 3, 4, 6]), scores())).all() and proc.satisfied  # 7 chars
+
+
+def test_only_a_length_trained_voice_on_llama_cpp_gets_a_floor():
+    """0.8 × the voice's typical length (or the request's), never for the full prompt, an untrained
+    voice, or a backend that cannot mask tokens."""
+    from types import SimpleNamespace
+
+    from shopmind.generate import WriteRequest, build_facts
+    from shopmind.generate.loop import Writer
+
+    def floor(llm, style="compact", **req):
+        r = WriteRequest(content_type="description", attributes=DENIM, **req)
+        return Writer(r, llm, build_facts(r)).draft_min_chars(style)
+
+    voice = SimpleNamespace(voice_length=110, supports_min_chars=True)
+    assert floor(voice) == 88 and floor(voice, length=60) == 48
+    assert floor(voice, style="full") is None
+    assert floor(SimpleNamespace(voice_length=None, supports_min_chars=True)) is None
+    assert floor(SimpleNamespace(voice_length=110)) is None  # e.g. the OpenAI-compatible backend

@@ -30,6 +30,7 @@ def write_cmd(
     price: Optional[float] = typer.Option(None, "--price", help="Selling price (the only price the copy may state)."),
     category: Optional[str] = typer.Option(None, "--category", help="Product category for compliance rules (apparel, food, cosmetics …)."),
     rounds: int = typer.Option(2, "--rounds", min=0, max=5, help="Max LLM rewrite rounds."),
+    length: Optional[int] = typer.Option(None, "--length", help="description only: about this many characters (default: 80-150, or the voice's typical length)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed (default: settings.seed)."),
     stream: bool = typer.Option(False, "--stream", help="Show the first draft as it is generated (stderr)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result (findings, audit trail) as one JSON object."),
@@ -42,7 +43,7 @@ def write_cmd(
     sm = current_app()
     req = write_request(sm, content_type, product_id=product_id, attributes=attributes, selling_points=selling_point,
                         persona=persona, brand_voice=brand_voice, language=language, price=price, category=category,
-                        max_rounds=rounds, seed=sm.settings.seed if seed is None else seed)
+                        max_rounds=rounds, length=length, seed=sm.settings.seed if seed is None else seed)
     on_token = (lambda piece: (sys.stderr.write(piece), sys.stderr.flush())) if stream else None
     result = ops.write(sm, req, voice=voice, on_token=on_token)
     if stream:

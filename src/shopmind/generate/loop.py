@@ -10,6 +10,7 @@ writing by an injected instruction) is published unchecked. Every step lands in 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from shopmind.generate.schemas import (MAX_TOKENS, SCHEMAS, AuditStep, WriteRequ
                                        replace_fields, text_fields)
 
 TokenSink = Callable[[str], None]
+# "about N characters": a draft may not stop before this share of N (where the backend can enforce it)
+MIN_SHARE_OF_LENGTH = 0.8
 
 
 def build_facts(req: WriteRequest, store: Any = None) -> ProductFacts:
@@ -97,20 +100,32 @@ class Writer:
         return {"max_tokens": MAX_TOKENS[self.req.content_type], "temperature": self.req.temperature,
                 "seed": self.seed, "json_mode": True}
 
+    def draft_min_chars(self, style: str) -> int | None:
+        """The floor a draft of about N characters may not stop short of (MIN_SHARE_OF_LENGTH × N),
+        for a voice trained with length hints (it has a `voice_length`) on a backend that can enforce
+        one; N is the request's `length` or the voice's typical length. Only there: such a voice
+        learned copy of that length, while an untuned model held past the point where it wants to
+        stop was measured to loop (test_llm_local), so for it `length` only goes into the prompt."""
+        voice_length = getattr(self.llm, "voice_length", None)
+        if style != "compact" or not voice_length or not getattr(self.llm, "supports_min_chars", False):
+            return None
+        length = self.req.length or voice_length
+        return max(1, int(MIN_SHARE_OF_LENGTH * length))
+
     def _account(self) -> None:
         usage = getattr(self.llm, "last_usage", None) or {}
         self.tokens += int(usage.get("completion_tokens") or 0)
         self.gen_s += float(usage.get("seconds") or 0.0)
 
-    def _complete(self, messages: list[dict[str, str]]) -> str:
-        text = self.llm.complete(messages, **self._opts())
+    def _complete(self, messages: list[dict[str, str]], **extra: Any) -> str:
+        text = self.llm.complete(messages, **(self._opts() | extra))
         self._account()
         return text
 
-    def _streamer(self, sink: TokenSink) -> Callable[[list[dict[str, str]]], str]:
+    def _streamer(self, sink: TokenSink, **extra: Any) -> Callable[[list[dict[str, str]]], str]:
         def run(messages: list[dict[str, str]]) -> str:
             pieces = []
-            for piece in self.llm.stream(messages, **self._opts()):
+            for piece in self.llm.stream(messages, **(self._opts() | extra)):
                 pieces.append(piece)
                 sink(piece)
             self._account()
@@ -126,7 +141,9 @@ class Writer:
     def draft(self, sink: TokenSink | None) -> BaseModel:
         t0 = time.perf_counter()
         messages, style = self.draft_messages()
-        complete = self._streamer(sink) if sink else self._complete
+        floor = self.draft_min_chars(style)
+        extra = {"min_chars": floor} if floor else {}
+        complete = self._streamer(sink, **extra) if sink else functools.partial(self._complete, **extra)
         content, raws = generate_structured(complete, messages, self.schema, retries=1)
         self._step(0, "draft", content, t0, note=f"{len(raws)} LLM call(s), {style} prompt")
         return content
@@ -137,10 +154,12 @@ class Writer:
         request (Chinese, a compact content type, no persona); everything else gets the full prompt."""
         if (getattr(self.llm, "prompt_style", None) == "compact" and self.req.content_type in COMPACT_TYPES
                 and self.language == "zh" and not self.req.persona):
+            # a voice trained with length hints is asked for its own typical length unless the request says
+            length = self.req.length or getattr(self.llm, "voice_length", None)
             return compact_messages(self.req.content_type, self.facts, language=self.language,
-                                    brand_voice=self.req.brand_voice), "compact"
-        return build_messages(self.req.content_type, self.facts, language=self.language,
-                              persona=self.req.persona, brand_voice=self.req.brand_voice), "full"
+                                    brand_voice=self.req.brand_voice, length=length), "compact"
+        return build_messages(self.req.content_type, self.facts, language=self.language, persona=self.req.persona,
+                              brand_voice=self.req.brand_voice, length=self.req.length), "full"
 
     def rule_rewrite(self, content: BaseModel, comp: dict[str, list[Finding]]) -> BaseModel:
         """Compliance rule rewrites on the fields that have violations."""

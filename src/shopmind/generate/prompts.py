@@ -61,11 +61,11 @@ def _common(facts: ProductFacts, language: str, brand_voice: str | None) -> dict
 
 
 def build_messages(content_type: str, facts: ProductFacts, *, language: str = "zh", persona: str | None = None,
-                   brand_voice: str | None = None) -> list[dict[str, str]]:
-    """System + user messages asking for `content_type` as JSON."""
+                   brand_voice: str | None = None, length: int | None = None) -> list[dict[str, str]]:
+    """System + user messages asking for `content_type` as JSON (`length`: target characters, description)."""
     if content_type not in SCHEMAS:
         raise BadInput(f"unknown content type {content_type!r}; use one of {', '.join(SCHEMAS)}")
-    ctx = _common(facts, language, brand_voice) | {"persona": persona}
+    ctx = _common(facts, language, brand_voice) | {"persona": persona, "length": int(length) if length else None}
     env = environment()
     return [
         {"role": "system", "content": env.get_template("system.j2").render(**ctx).strip()},
@@ -89,13 +89,15 @@ def compact_facts_line(facts: ProductFacts, brand_voice: str | None = None) -> s
 
 
 def compact_messages(content_type: str, facts: ProductFacts, *, language: str = "zh",
-                     brand_voice: str | None = None) -> list[dict[str, str]]:
+                     brand_voice: str | None = None, length: int | None = None) -> list[dict[str, str]]:
     """The short prompt brand-voice adapters are trained and served with (tune `prompt_style:
     compact`, ~60-100 tokens instead of ~360): the adapter learned the style from examples, so it
-    needs only the fenced facts and one instruction line."""
+    needs only the fenced facts and one instruction line. `length` (characters) asks for about
+    that long a text; adapters trained with `length_hint` learned to follow it."""
     if content_type not in COMPACT_TYPES:
         raise BadInput(f"the compact prompt style covers {', '.join(COMPACT_TYPES)}, not {content_type!r}")
-    ctx = _common(facts, language, brand_voice) | {"facts_line": compact_facts_line(facts, brand_voice)}
+    ctx = _common(facts, language, brand_voice) | {"facts_line": compact_facts_line(facts, brand_voice),
+                                                   "length": int(length) if length else None}
     env = environment()
     return [
         {"role": "system", "content": env.get_template("voice_system.j2").render(**ctx).strip()},

@@ -200,6 +200,8 @@ class WriteRequest(BaseModel):
     max_rounds: int = Field(2, ge=0, le=5)
     seed: int | None = None
     temperature: float = Field(0.2, ge=0, le=2)
+    length: int | None = Field(None, ge=10, le=2000, description="Target length of a description in characters "
+                               "(about; zh counts 字). Unset: the prompt's 80-150, or a brand voice's typical length")
 
     @field_validator("content_type")
     @classmethod
@@ -210,6 +212,8 @@ class WriteRequest(BaseModel):
     def _one_source(self) -> "WriteRequest":
         if bool(self.product_id) == bool(self.attributes):
             raise ValueError("give exactly one of product_id or attributes")
+        if self.length is not None and self.content_type != "description":
+            raise ValueError("length applies to content_type description only")
         return self
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -135,25 +136,41 @@ class LlamaCppLLM:
                 raise BackendUnavailable(f"cannot load {self._path}: {exc}") from exc
         return self._llama
 
-    @staticmethod
-    def _kwargs(max_tokens: int, temperature: float, seed: int, stop: list[str] | None, json_mode: bool,
-                repeat_penalty: float = 1.0) -> dict:
+    supports_min_chars = True  # complete/stream take `min_chars` (see MinValueChars)
+
+    def _kwargs(self, llama: Any, max_tokens: int, temperature: float, seed: int, stop: list[str] | None,
+                json_mode: bool, repeat_penalty: float = 1.0, min_chars: int | None = None) -> dict:
         kw: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed, "stop": stop,
                               "repeat_penalty": repeat_penalty}
         if json_mode:
             kw["response_format"] = {"type": "json_object"}
+        if min_chars:
+            from llama_cpp import LogitsProcessorList
+
+            kw["logits_processor"] = LogitsProcessorList([MinValueChars(llama, self._quote_tokens(llama), min_chars)])
         return kw
+
+    def _quote_tokens(self, llama: Any) -> Any:
+        """Ids of every vocabulary piece containing a double quote (the ones that can close a JSON
+        string), computed once per model."""
+        if getattr(self, "_quotes", None) is None:
+            import numpy as np
+
+            self._quotes = np.array([i for i in range(llama.n_vocab()) if b'"' in llama.detokenize([i], special=True)],
+                                    dtype=np.int64)
+        return self._quotes
 
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2,
                  seed: int = 0, stop: list[str] | None = None, json_mode: bool = False,
-                 lora: tuple[str, float] | None = None, repeat_penalty: float = 1.0) -> str:
+                 lora: tuple[str, float] | None = None, repeat_penalty: float = 1.0,
+                 min_chars: int | None = None) -> str:
         msgs = _validate_messages(messages)
         with self._lock:
             llama = self._model()
             self._use_lora(llama, lora)
+            kwargs = self._kwargs(llama, max_tokens, temperature, seed, stop, json_mode, repeat_penalty, min_chars)
             t0 = time.perf_counter()
-            out = llama.create_chat_completion(messages=msgs, **self._kwargs(max_tokens, temperature, seed, stop, json_mode,
-                                                                             repeat_penalty))
+            out = llama.create_chat_completion(messages=msgs, **kwargs)
             dt = time.perf_counter() - t0
         usage = out.get("usage") or {}
         self.last_usage = _usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), dt, None)
@@ -161,16 +178,16 @@ class LlamaCppLLM:
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2,
                seed: int = 0, stop: list[str] | None = None, json_mode: bool = False,
-               lora: tuple[str, float] | None = None, repeat_penalty: float = 1.0) -> Iterator[str]:
+               lora: tuple[str, float] | None = None, repeat_penalty: float = 1.0,
+               min_chars: int | None = None) -> Iterator[str]:
         msgs = _validate_messages(messages)
         with self._lock:
             llama = self._model()
             self._use_lora(llama, lora)
+            kwargs = self._kwargs(llama, max_tokens, temperature, seed, stop, json_mode, repeat_penalty, min_chars)
             t0 = time.perf_counter()
             ttft, pieces = None, 0
-            chunks = llama.create_chat_completion(messages=msgs, stream=True,
-                                                  **self._kwargs(max_tokens, temperature, seed, stop, json_mode,
-                                                                 repeat_penalty))
+            chunks = llama.create_chat_completion(messages=msgs, stream=True, **kwargs)
             for chunk in chunks:
                 text = chunk["choices"][0].get("delta", {}).get("content")
                 if text:
@@ -181,9 +198,45 @@ class LlamaCppLLM:
             self.last_usage = _usage(None, pieces, time.perf_counter() - t0, ttft)
 
 
+class MinValueChars:
+    """llama.cpp logits processor: the answer's first JSON string value may not close before
+    `n` characters (quote tokens are masked until then), like `min_new_tokens` in transformers but
+    counted in characters of the value. Greedy-ish decoding ends copy early because the one closing
+    token often outscores each of the many ways to go on; a request for about N characters sets a
+    floor instead of hoping the model counts."""
+
+    _OPEN = re.compile(r'"\s*:\s*"')
+
+    def __init__(self, llama: Any, quote_tokens: Any, n: int) -> None:
+        self.llama, self.quotes, self.n = llama, quote_tokens, int(n)
+        self.prompt_len: int | None = None
+        self.satisfied = False
+
+    def value_so_far(self, generated: list[int]) -> str | None:
+        text = self.llama.detokenize(generated).decode("utf-8", "ignore")
+        m = self._OPEN.search(text)
+        return text[m.end():] if m else None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.satisfied:
+            return scores
+        if self.prompt_len is None:  # first call: nothing generated yet
+            self.prompt_len = len(input_ids)
+        value = self.value_so_far([int(t) for t in input_ids[self.prompt_len:]])
+        if value is None:  # still writing `{"key": "`: leave the structure alone
+            return scores
+        if len(value) >= self.n:
+            self.satisfied = True
+            return scores
+        scores[self.quotes] = -float("inf")
+        return scores
+
+
 class LoraView:
     """A LlamaCppLLM seen through one LoRA adapter (a brand voice): same interface, shared base
     weights, so any number of voices cost one model load plus a few MB each."""
+
+    supports_min_chars = True
 
     def __init__(self, base: LlamaCppLLM, name: str, path: Path, scale: float = 1.0,
                  prompt_style: str | None = None, repeat_penalty: float = 1.0) -> None:
@@ -191,6 +244,7 @@ class LoraView:
         self.name = f"{base.name}+lora:{name}"
         self.prompt_style = prompt_style  # the prompt the adapter was trained on; the writer serves the same
         self.repeat_penalty = float(repeat_penalty)  # per-voice decoding default; a caller's value wins
+        self.voice_length: int | None = None  # a length-hinted voice's typical length (tune.voice.voice_length)
 
     @property
     def last_usage(self) -> dict:

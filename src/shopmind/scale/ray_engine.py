@@ -146,7 +146,8 @@ def ray_embed(
         fn_constructor_args=(settings_json,),
         batch_size=batch_size,
         batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=n_workers),
+        # the whole pool starts at once: actors load their encoders in parallel, not one after another
+        compute=ray.data.ActorPoolStrategy(min_size=n_workers, max_size=n_workers),
         num_cpus=1,
         max_restarts=3,  # a killed actor comes back and its block is retried
         max_task_retries=3,

@@ -40,6 +40,9 @@ class TuneConfig(BaseModel):
     datasets: list[str] = Field(default_factory=list)
     dataset_format: Literal["auto", "csv", "alpaca", "sharegpt", "advertisegen", "feedback"] = "auto"
     prompt_style: Literal["shopmind", "compact", "plain"] = "shopmind"
+    # compact style: the prompt asks for the answer's length (约N字); served with the request's
+    # `length` or the voice's typical length (median of its training answers)
+    length_hint: bool = False
     system_prompt: str | None = None
     skip_examples: int = Field(0, ge=0)
     max_examples: int | None = Field(None, ge=1)
@@ -57,6 +60,9 @@ class TuneConfig(BaseModel):
     max_steps: int | None = Field(None, ge=1)
     learning_rate: float = Field(2e-4, gt=0, lt=1)
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    # steps: decay over epochs/max_steps. budget: with max_minutes, decay over the steps the budget
+    # allows, estimated at the first eval from the measured step time and then fixed (checkpointed)
+    lr_horizon: Literal["steps", "budget"] = "steps"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
     batch_size: int = Field(1, ge=1, le=1024)
@@ -98,6 +104,8 @@ class TuneConfig(BaseModel):
     def _split(self) -> "TuneConfig":
         if self.eval_split >= 1 and self.eval_split != int(self.eval_split):
             raise ValueError("eval_split is a fraction below 1 or a whole row count")
+        if self.length_hint and self.prompt_style != "compact":
+            raise ValueError("length_hint needs prompt_style: compact")
         return self
 
     def eval_count(self, n: int) -> int:

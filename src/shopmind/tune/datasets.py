@@ -39,6 +39,7 @@ class Example:
     messages: list[dict[str, str]]
     rejected: str | None = None
     source: str = ""
+    answer_chars: int | None = None  # length of the copy itself (not its JSON wrapping), where known
 
     @property
     def prompt(self) -> list[dict[str, str]]:
@@ -76,11 +77,18 @@ class DataReport:
 
 # ── reading ──────────────────────────────────────────────────────────────────────
 
-def _advertisegen_messages(content: str, summary: str, style: str) -> list[dict[str, str]]:
+def _advertisegen_messages(content: str, summary: str, style: str, length_hint: bool = False) -> list[dict[str, str]]:
     if style == "plain":
         return [{"role": "user", "content": f"{PLAIN_INSTRUCTION}\n{content}"},
                 {"role": "assistant", "content": summary}]
-    return _shopmind_messages(_facts_from_attributes(content), summary, compact=style == "compact")
+    return _shopmind_messages(_facts_from_attributes(content), summary, compact=style == "compact",
+                              length_hint=length_hint)
+
+
+def hint_chars(text: str) -> int:
+    """The length a training prompt asks for (约N字): the answer's own length to the nearest 10
+    characters, so the adapter learns to follow the number it is served with."""
+    return max(10, int(round(len(text) / 10.0)) * 10)
 
 
 def _facts_from_attributes(content: str) -> Any:
@@ -89,13 +97,18 @@ def _facts_from_attributes(content: str) -> Any:
     return from_attributes(content)
 
 
-def _shopmind_messages(facts: Any, answer: str, *, compact: bool = False) -> list[dict[str, str]]:
+def _shopmind_messages(facts: Any, answer: str, *, compact: bool = False,
+                       length_hint: bool = False) -> list[dict[str, str]]:
     """The prompt `write description` sends (the full one, or with `compact` the short one a
     compact-style voice is served with), with the reference as its JSON answer, so the adapter
-    learns exactly the call it will serve."""
+    learns exactly the call it will serve. `length_hint` puts the answer's length in the compact
+    prompt (see `hint_chars`)."""
     from shopmind.generate.prompts import build_messages, compact_messages
 
-    prompt = compact_messages("description", facts) if compact else build_messages("description", facts)
+    if compact:
+        prompt = compact_messages("description", facts, length=hint_chars(answer) if length_hint else None)
+    else:
+        prompt = build_messages("description", facts)
     return prompt + [{"role": "assistant", "content": json.dumps({"description": answer}, ensure_ascii=False)}]
 
 
@@ -141,7 +154,8 @@ def detect_format(columns: set[str], suffix: str) -> str:
                    detail={"columns": sorted(columns), "expected": [list(c) for c in _COLUMN_SETS]})
 
 
-def _row_to_example(row: dict, fmt: str, *, style: str, system: str | None, base_dir: Path) -> Example:
+def _row_to_example(row: dict, fmt: str, *, style: str, system: str | None, base_dir: Path,
+                    length_hint: bool = False) -> Example:
     if fmt == "sharegpt":
         return Example(_sharegpt_messages(row["conversations"]))
     if fmt in {"alpaca", "feedback"}:
@@ -153,7 +167,8 @@ def _row_to_example(row: dict, fmt: str, *, style: str, system: str | None, base
     if fmt == "advertisegen" or {"content", "summary"} <= set(row):
         if not (isinstance(row.get("content"), str) and isinstance(row.get("summary"), str)):
             raise ValueError("content and summary must be strings")
-        return Example(_advertisegen_messages(row["content"], row["summary"], style))
+        return Example(_advertisegen_messages(row["content"], row["summary"], style, length_hint),
+                       answer_chars=len(row["summary"]))
     if "prompt" in row and "response" in row:
         msgs = [{"role": "system", "content": system}] if system else []
         return Example(msgs + [{"role": "user", "content": str(row["prompt"] or "")},
@@ -197,9 +212,9 @@ def _iter_rows(path: Path, report: DataReport) -> tuple[str, list[tuple[str, dic
     return "jsonl", rows
 
 
-def catalog_examples(store: Any) -> list[Example]:
+def catalog_examples(store: Any, *, style: str = "shopmind", length_hint: bool = False) -> list[Example]:
     """Approved copy from the catalog: products with the merchant's own description, prompted with
-    their facts minus that description (it is the answer)."""
+    their facts minus that description (it is the answer), in the run's prompt style."""
     from shopmind.generate.facts import from_product
 
     out = []
@@ -207,12 +222,14 @@ def catalog_examples(store: Any) -> list[Example]:
         if len(product.description.strip()) < 10:
             continue
         facts = from_product(product.id, store=store).model_copy(update={"description": None})
-        out.append(Example(_shopmind_messages(facts, product.description.strip()), source=f"catalog:{product.id}"))
+        answer = product.description.strip()
+        out.append(Example(_shopmind_messages(facts, answer, compact=style == "compact", length_hint=length_hint),
+                           source=f"catalog:{product.id}", answer_chars=len(answer)))
     return out
 
 
 def load_examples(paths: list[str], *, fmt: str = "auto", style: str = "shopmind", system: str | None = None,
-                  store: Any = None) -> tuple[list[Example], DataReport]:
+                  store: Any = None, length_hint: bool = False) -> tuple[list[Example], DataReport]:
     """All examples from `paths` with a report; wrong columns or no usable row is a BadInput."""
     if not paths:
         raise BadInput("no dataset given: set `datasets:` in the config or pass --data FILE")
@@ -226,7 +243,7 @@ def load_examples(paths: list[str], *, fmt: str = "auto", style: str = "shopmind
                 raise BadInput(f"unknown catalog source {entry!r}; use catalog:approved")
             if store is None:  # the caller's app owns the catalog (`Shopmind.store`): it must pass it
                 raise BadInput("catalog:approved needs the catalog store: pass store= (the CLI passes its app's)")
-            found = catalog_examples(store)
+            found = catalog_examples(store, style=style, length_hint=length_hint)
             report.formats[entry] = "catalog"
             report.rows += len(found)
             candidates = [(ex.source, ex) for ex in found]
@@ -246,7 +263,7 @@ def load_examples(paths: list[str], *, fmt: str = "auto", style: str = "shopmind
                 report.rows += 1
                 try:
                     candidates.append((where, _row_to_example(row, file_fmt, style=style, system=system,
-                                                              base_dir=path.parent)))
+                                                              base_dir=path.parent, length_hint=length_hint)))
                 except BadInput as exc:  # e.g. an empty attribute string
                     report.note("empty" if "empty" in exc.message else "malformed", where, exc.message)
                 except (ValueError, KeyError, TypeError) as exc:

@@ -31,7 +31,7 @@ from typing import Any, Callable
 from shopmind.errors import BadInput, NotFound
 from shopmind.tune.config import TuneConfig
 from shopmind.tune.datasets import (DataReport, Encoded, EncodedPair, data_hash, encode_pairs, encode_sft,
-                                    load_examples)
+                                    hint_chars, load_examples)
 from shopmind.tune.registry import AdapterRegistry, runs_dir, write_json_atomic
 
 KEEP_CHECKPOINTS = 2
@@ -137,13 +137,14 @@ def dpo_loss(model: Any, pairs: list[EncodedPair], pad_id: int, beta: float, dev
     return loss, {"reward_accuracy": float((margin > 0).float().mean()), "reward_margin": float(margin.mean())}
 
 
-def _lr_lambda(kind: str, warmup: int, total: int) -> Callable[[int], float]:
+def _lr_lambda(kind: str, warmup: int, total: Callable[[], int]) -> Callable[[int], float]:
+    """LR factor per step; `total` is read on every call because a budget horizon is fixed mid-run."""
     def f(step: int) -> float:
         if warmup and step < warmup:
             return (step + 1) / warmup
         if kind == "constant":
             return 1.0
-        progress = (step - warmup) / max(1, total - warmup)
+        progress = (step - warmup) / max(1, total() - warmup)
         progress = min(max(progress, 0.0), 1.0)
         return 0.5 * (1 + math.cos(math.pi * progress)) if kind == "cosine" else 1.0 - progress
     return f
@@ -185,12 +186,15 @@ class Trainer:
         self.spec = resolve_base(cfg.base_model, self.settings)
         self.tokenizer = load_tokenizer(self.spec)
         examples, self.report = load_examples(cfg.datasets, fmt=cfg.dataset_format, style=cfg.prompt_style,
-                                              system=cfg.system_prompt, store=self.store)
+                                              system=cfg.system_prompt, store=self.store, length_hint=cfg.length_hint)
         examples = examples[cfg.skip_examples:]
         if cfg.max_examples:
             examples = examples[: cfg.max_examples]
         if not examples:
             raise BadInput(f"no examples left after skip_examples={cfg.skip_examples}")
+        chars = sorted(e.answer_chars for e in examples if e.answer_chars)
+        # the length a length-hinted voice asks for when a request gives none: its data's median
+        self.typical_chars = hint_chars("x" * chars[len(chars) // 2]) if cfg.length_hint and chars else None
         self.data_hash = data_hash(examples)
         encode = encode_pairs if cfg.method == "dpo" else encode_sft
         encoded = encode(self.tokenizer, examples, cfg.max_length, self.report)
@@ -220,7 +224,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         warmup = int(cfg.warmup_ratio * self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
-                                                           _lr_lambda(cfg.lr_scheduler, warmup, self.total_steps))
+                                                           _lr_lambda(cfg.lr_scheduler, warmup, lambda: self.total_steps))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def _wrap(self, base: Any) -> Any:
@@ -386,6 +390,8 @@ class Trainer:
                 raise NotFound(f"no checkpoint to resume for run {cfg.name} under {self.ckpt_dir}")
             state = self.load_checkpoint(ckpt)
             self.log(f"resuming {cfg.name} from step {state['step']} ({ckpt.name})")
+            if state.get("horizon"):
+                self.total_steps = int(state["horizon"])
         else:
             shutil.rmtree(self.run_dir, ignore_errors=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -401,6 +407,7 @@ class Trainer:
         bar = tqdm(total=self.total_steps, initial=state["step"], desc=f"tune {cfg.name}", unit="step",
                    file=sys.stderr, disable=not self.progress)
         best_weights = None
+        t_loop, step_loop = time.perf_counter(), state["step"]
         try:
             while state["step"] < self.total_steps:
                 t_step = time.perf_counter()
@@ -425,6 +432,11 @@ class Trainer:
                         state["bad_evals"] += 1
                         stop_early = bool(cfg.early_stopping_patience and
                                           state["bad_evals"] >= cfg.early_stopping_patience)
+                if (cfg.lr_horizon == "budget" and budget_s is not None and not state.get("horizon")
+                        and state["step"] >= cfg.eval_steps and not over_budget and not stop_early):
+                    self._fix_horizon(state, budget_s - (time.perf_counter() - t0),
+                                      (time.perf_counter() - t_loop) / max(1, state["step"] - step_loop))
+                    bar.total = self.total_steps
                 state["history"].append(entry)
                 with open(log_path, "a", encoding="utf-8") as f:
                     f.write(json.dumps(entry) + "\n")
@@ -446,6 +458,15 @@ class Trainer:
         if status == "completed":
             self.save_checkpoint(state)
         return self._register(state, status, setup_s)
+
+    def _fix_horizon(self, state: dict[str, Any], remaining_s: float, wall_per_step: float) -> None:
+        """Decay the LR over the steps the rest of the budget allows at the speed measured so far
+        (evals included), so a budget-limited run ends at a low LR instead of mid-plateau. Fixed once
+        and checkpointed: a resumed run keeps the same schedule."""
+        fits = state["step"] + max(1, int(remaining_s / max(wall_per_step, 1e-6)))
+        self.total_steps = min(self.total_steps, fits)
+        state["horizon"] = self.total_steps
+        self.log(f"lr horizon: {self.total_steps} steps fit the budget at {wall_per_step:.1f} s/step")
 
     def _save_best(self, weights: dict[str, Any]) -> None:
         from safetensors.torch import save_file
@@ -496,6 +517,7 @@ class Trainer:
             "data_hash": self.data_hash, "data_report": {k: v for k, v in self.report.as_dict().items()
                                                          if k != "problems"} | {"problems": self.report.problems[:10]},
             "metrics": metrics, "run_dir": str(self.run_dir),
+            "typical_chars": self.typical_chars,
         }
         return self.registry.publish(cfg.name, tmp, meta)
 
@@ -542,7 +564,7 @@ def data_report(cfg: TuneConfig, *, settings: Any = None, store: Any = None) -> 
     from shopmind.tune.base import load_tokenizer, resolve_base
 
     examples, report = load_examples(cfg.datasets, fmt=cfg.dataset_format, style=cfg.prompt_style,
-                                     system=cfg.system_prompt, store=store)
+                                     system=cfg.system_prompt, store=store, length_hint=cfg.length_hint)
     tok = load_tokenizer(resolve_base(cfg.base_model, settings))
     (encode_pairs if cfg.method == "dpo" else encode_sft)(tok, examples, cfg.max_length, report)
     return report

@@ -33,6 +33,7 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
         llm = backends.get("llm", "openai", cache_key=key, settings=settings, model=voice)
         if reg.exists(voice):  # trained here and served by vLLM: same prompt as in training
             llm.prompt_style = prompt_style(reg.meta(voice))
+            llm.voice_length = voice_length(reg.meta(voice))
         return llm
     meta = reg.meta(voice)  # NotFound with the registered names
     if meta.get("task", "text") != "text":
@@ -48,8 +49,10 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
         write_lora_gguf(Path(meta["path"]), gguf, name=voice)
     base = backends.get("llm", "llama-cpp", cache_key=f"lora-base|{base_gguf}|{settings.seed}",
                         settings=settings, model_path=base_gguf)
-    return base.with_lora(voice, gguf, prompt_style=prompt_style(meta),
+    view = base.with_lora(voice, gguf, prompt_style=prompt_style(meta),
                           repeat_penalty=float((meta.get("config") or {}).get("serve_repeat_penalty") or 1.0))
+    view.voice_length = voice_length(meta)
+    return view
 
 
 def prompt_style(meta: dict[str, Any]) -> str:
@@ -57,6 +60,15 @@ def prompt_style(meta: dict[str, Any]) -> str:
     same one, so the adapter sees the prompt it learned. Records from before the field existed
     were trained on the full `shopmind` prompt."""
     return str((meta.get("config") or {}).get("prompt_style") or "shopmind")
+
+
+def voice_length(meta: dict[str, Any]) -> int | None:
+    """The length (characters) a voice trained with length hints asks for when a request gives
+    none: the median of its training answers, stored at registration."""
+    if not (meta.get("config") or {}).get("length_hint"):
+        return None
+    value = meta.get("typical_chars")
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def voice_script(script: Any, products: list[Any], llm: Any, voice: str) -> Any:
