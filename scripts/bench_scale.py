@@ -197,7 +197,8 @@ def _ray_round(engine: str, tmp: Path, catalog: Path, images: Path, limit: int |
             "peak_rss_mb": round(_rss_mb(), 1)}
 
 
-def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | None, rounds: int = 3) -> dict:
+def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | None, rounds: int = 3,
+              ray_first: bool = False) -> dict:
     """Ingest + embed + tag rows/s, the local path and the Ray path, rounds interleaved
     (local, ray, ray, local, …) so a change in the machine's load hits both alike; medians reported."""
     import statistics
@@ -210,7 +211,7 @@ def bench_ray(catalog: Path, images: Path, limit: int | None, address: str | Non
     results["ray_cluster_start_s"] = round(time.perf_counter() - t0, 2)
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
-            order = ("local", "ray") if r % 2 == 0 else ("ray", "local")
+            order = ("local", "ray") if (r + ray_first) % 2 == 0 else ("ray", "local")
             for engine in order:
                 res = _ray_round(engine, Path(tmp) / f"{engine}{r}", catalog, images, limit, address)
                 results["rounds"].append({"round": r, "engine": engine, **res})
@@ -259,7 +260,8 @@ def plot_curve(points: list[dict], png: Path, synthetic: list[dict] | None = Non
         sx = [p["rows"] for p in synthetic]
         ax[0].plot(sx, [p["ingest_rows_per_s"] for p in synthetic], "^--", label="ingest, synthetic, no images")
         ax[1].plot(sx, [p["peak_rss_mb"] for p in synthetic], "^--", color="C3", label="synthetic ingest")
-    ax[0].set_xscale("log"), ax[0].set_xlabel("catalog rows"), ax[0].set_ylabel("rows/s"), ax[0].legend()
+    ax[0].set_xscale("log"), ax[0].set_yscale("log"), ax[0].set_xlabel("catalog rows"), ax[0].set_ylabel("rows/s (log)")
+    ax[0].legend(fontsize=7)
     ax[1].plot(xs, [p["peak_rss_mb"] for p in points], "o-", color="C2")
     ax[1].set_ylim(0, max(p["peak_rss_mb"] for p in points + (synthetic or [])) * 1.2)
     ax[1].set_xscale("log"), ax[1].set_xlabel("catalog rows"), ax[1].set_ylabel("peak RSS (MB)")
@@ -324,6 +326,7 @@ def main() -> None:
     r.add_argument("--limit", type=int, default=None)
     r.add_argument("--address", default=None)
     r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--ray-first", action="store_true", help="start the alternation with the Ray run")
     c = sub.add_parser("curve")
     c.add_argument("--catalog", type=Path, required=True)
     c.add_argument("--images", type=Path, required=True)
@@ -346,7 +349,7 @@ def main() -> None:
                           args.png, [int(x) for x in args.synthetic.split(",") if x],
                           json.loads(args.known.read_text(encoding="utf-8")) if args.known else None)
     else:
-        res = bench_ray(args.catalog, args.images, args.limit, args.address, args.rounds)
+        res = bench_ray(args.catalog, args.images, args.limit, args.address, args.rounds, args.ray_first)
     res["date"] = time.strftime("%Y-%m-%d", time.gmtime())
     print(json.dumps(res, ensure_ascii=False))
 

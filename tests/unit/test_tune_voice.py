@@ -209,3 +209,20 @@ def test_only_a_length_trained_voice_on_llama_cpp_gets_a_floor():
     assert floor(voice, style="full") is None
     assert floor(SimpleNamespace(voice_length=None, supports_min_chars=True)) is None
     assert floor(SimpleNamespace(voice_length=110)) is None  # e.g. the OpenAI-compatible backend
+
+
+def test_api_passes_length_and_refuses_it_for_other_types(fake, home):
+    from shopmind.api.errors import install_error_handlers
+    from shopmind.api.generate import router
+    from shopmind.config import get_settings
+
+    get_settings.cache_clear()
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    client = TestClient(app)
+    fake.replies = [GOOD]
+    assert client.post("/content/description", json={"attributes": DENIM, "length": 60}).status_code == 200
+    assert "约 60 字" in fake.requests[0]["messages"][-1]["content"]
+    res = client.post("/content/title", json={"attributes": DENIM, "length": 60})
+    assert res.status_code == 400 and "description only" in res.text

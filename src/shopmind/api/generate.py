@@ -47,6 +47,8 @@ class ContentBody(BaseModel):
     max_rounds: int = Field(2, ge=0, le=5)
     seed: int | None = None
     temperature: float = Field(0.2, ge=0, le=2)
+    length: int | None = Field(None, ge=10, le=2000, description="description only: about this many characters "
+                               "(default 80-150, or a length-trained voice's typical length).")
 
 
 def _request(sm: Shopmind, content_type: str, body: ContentBody) -> WriteRequest:

@@ -65,13 +65,14 @@ def eval_copy(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write per-row predictions and scores (JSON lines)."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", min=1, help="Stop starting new rows after this many seconds."),
     voice: Optional[str] = typer.Option(None, "--voice", help="Registered adapter (brand voice) to evaluate."),
+    length: Optional[int] = typer.Option(None, "--length", min=10, max=2000, help="Ask every row for about this many characters (as `write --length`)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """BLEU-4, ROUGE-1/2/L, fact-contradiction and compliance pass rates (before/after the loop), latency, tokens/s."""
     from shopmind.eval.copy import evaluate
 
     console.print(f"generating descriptions for {data} (limit {limit or 'all'})")
-    report = evaluate(data, limit=limit, max_rounds=rounds, out=out, time_budget_s=time_budget, voice=voice,
+    report = evaluate(data, limit=limit, max_rounds=rounds, out=out, time_budget_s=time_budget, voice=voice, length=length,
                       progress=lambda i, s: console.print(f"  row {i}: BLEU-4 {s['bleu_4']:.1f} ROUGE-L {s['rouge_l']:.1f}"))
     if not as_json:
         console.print(f"BLEU-4 {report['bleu_4']} · ROUGE-L {report['rouge_l']} · "

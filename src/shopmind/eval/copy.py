@@ -66,12 +66,13 @@ def _mean(values: list[float]) -> float | None:
 
 def evaluate(data: Path, *, limit: int | None = None, max_rounds: int = 2, llm: Any = None,
              out: Path | None = None, progress: Callable[[int, dict], None] | None = None,
-             time_budget_s: float | None = None, voice: str | None = None) -> dict:
+             time_budget_s: float | None = None, voice: str | None = None, length: int | None = None) -> dict:
     """Generate a description per row, score it against the reference, and summarise.
 
     `time_budget_s` stops starting new rows once spent (CI and shared machines); the report then
     says how many rows were actually evaluated. `voice` names a registered adapter (brand voice)
-    to write with instead of the plain configured model.
+    to write with instead of the plain configured model; `length` asks every row for about that
+    many characters (a control for how much of a voice's gain is its length).
     """
     from shopmind.generate import WriteRequest, write
 
@@ -99,7 +100,7 @@ def evaluate(data: Path, *, limit: int | None = None, max_rounds: int = 2, llm: 
                 continue
             try:
                 result = write(WriteRequest(content_type="description", attributes=row["content"],
-                                            max_rounds=max_rounds, temperature=0.2), llm)
+                                            max_rounds=max_rounds, temperature=0.2, length=length), llm)
             except Exception as exc:  # one bad row must not stop the run; it is counted and reported
                 failed += 1
                 errors.append({"item": str(row.get("id", rows)), "reason": f"{type(exc).__name__}: {exc}"[:300]})
@@ -137,7 +138,7 @@ def evaluate(data: Path, *, limit: int | None = None, max_rounds: int = 2, llm: 
         "bleu4": bleu, "rouge1": r1, "rouge2": r2, "rougeL": rl,
         "fact_contradiction_rate": rate(final_fact),
         "compliance_pass_rate_before": rate(draft_pass), "compliance_pass_rate_after": rate(final_pass),
-        "n": ok, "adapter": voice or getattr(llm, "adapter", None),
+        "n": ok, "adapter": voice or getattr(llm, "adapter", None), "length_asked": length,
         "dataset": str(data),
         "task": "AdvertiseGen attribute string -> description",
         "sample_size": rows,
