@@ -118,6 +118,23 @@ def test_top_layers_bf16_autocast_compact_run_is_deterministic_and_resumes(work)
     assert info["modules"] == 3  # q, v, o of layer 1 only
 
 
+def test_length_hinted_budget_run_records_its_typical_length_and_resumes_its_horizon(work):
+    """length_hint stores the median answer length (rounded) that `write --voice` will ask for, and a
+    budget horizon fixed before a kill is the one the resumed run keeps."""
+    from shopmind.tune.voice import voice_length
+
+    kw = {"prompt_style": "compact", "length_hint": True, "lr_scheduler": "linear", "lr_horizon": "budget",
+          "max_minutes": 60, "max_steps": 6}
+    halted = Trainer(_cfg(work, name="hinted", **kw), home=work["home"], progress=False).fit(halt_after_step=4)
+    assert halted["step"] == 4
+    last = sorted((work["home"] / "tune_runs" / "hinted" / "checkpoints").glob("step-*"))[-1]  # a kill loses step 3-4
+    assert json.loads((last / "state.json").read_text())["horizon"] == 6  # fixed at the first eval (step 2)
+    meta = Trainer(_cfg(work, name="hinted", **kw), home=work["home"], resume=True, progress=False).fit()
+    assert meta["metrics"]["total_steps"] == 6 and meta["metrics"]["steps"] == 6
+    lengths = sorted(len(s) for _, s in ROWS)
+    assert meta["typical_chars"] == voice_length(meta) == max(10, round(lengths[len(lengths) // 2] / 10) * 10)
+
+
 def test_resume_refuses_a_changed_config_or_missing_checkpoint(work):
     with pytest.raises(NotFound, match="no checkpoint"):
         Trainer(_cfg(work, name="never-ran"), home=work["home"], resume=True, progress=False).fit()

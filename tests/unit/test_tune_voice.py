@@ -225,4 +225,4 @@ def test_api_passes_length_and_refuses_it_for_other_types(fake, home):
     assert client.post("/content/description", json={"attributes": DENIM, "length": 60}).status_code == 200
     assert "约 60 字" in fake.requests[0]["messages"][-1]["content"]
     res = client.post("/content/title", json={"attributes": DENIM, "length": 60})
-    assert res.status_code == 400 and "description only" in res.text
+    assert res.status_code == 422 and res.json()["error"]["code"] == "bad_input" and "description only" in res.text

@@ -85,10 +85,15 @@ def _advertisegen_messages(content: str, summary: str, style: str, length_hint: 
                               length_hint=length_hint)
 
 
+def round_chars(n: int) -> int:
+    """A length as prompts state it: to the nearest 10 characters, at least 10."""
+    return max(10, int(round(n / 10.0)) * 10)
+
+
 def hint_chars(text: str) -> int:
-    """The length a training prompt asks for (约N字): the answer's own length to the nearest 10
-    characters, so the adapter learns to follow the number it is served with."""
-    return max(10, int(round(len(text) / 10.0)) * 10)
+    """The length a training prompt asks for (约N字): the answer's own length, rounded, so the
+    adapter learns to follow the number it is served with."""
+    return round_chars(len(text))
 
 
 def _facts_from_attributes(content: str) -> Any:

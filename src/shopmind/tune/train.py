@@ -31,7 +31,7 @@ from typing import Any, Callable
 from shopmind.errors import BadInput, NotFound
 from shopmind.tune.config import TuneConfig
 from shopmind.tune.datasets import (DataReport, Encoded, EncodedPair, data_hash, encode_pairs, encode_sft,
-                                    hint_chars, load_examples)
+                                    load_examples, round_chars)
 from shopmind.tune.registry import AdapterRegistry, runs_dir, write_json_atomic
 
 KEEP_CHECKPOINTS = 2
@@ -194,7 +194,7 @@ class Trainer:
             raise BadInput(f"no examples left after skip_examples={cfg.skip_examples}")
         chars = sorted(e.answer_chars for e in examples if e.answer_chars)
         # the length a length-hinted voice asks for when a request gives none: its data's median
-        self.typical_chars = hint_chars("x" * chars[len(chars) // 2]) if cfg.length_hint and chars else None
+        self.typical_chars = round_chars(chars[len(chars) // 2]) if cfg.length_hint and chars else None
         self.data_hash = data_hash(examples)
         encode = encode_pairs if cfg.method == "dpo" else encode_sft
         encoded = encode(self.tokenizer, examples, cfg.max_length, self.report)
