@@ -52,6 +52,8 @@ def _usage(prompt_tokens: int | None, completion_tokens: int | None, seconds: fl
 class LlamaCppLLM:
     """The bundled GGUF (or any local GGUF path) on llama-cpp-python; loads once, calls serialised."""
 
+    supports_min_chars = True  # complete/stream take `min_chars` (see MinValueChars)
+
     def __init__(self, settings: Any = None, model_path: str | Path | None = None, n_ctx: int = 2048,
                  n_threads: int | None = None, **_: Any) -> None:
         # llama.cpp's OpenMP workers spin while waiting; on a shared CPU that spinning starves them
@@ -74,16 +76,18 @@ class LlamaCppLLM:
         self._llama: Any = None
         self._loras: dict[str, Any] = {}  # adapter file → llama.cpp adapter handle, loaded once
         self._active_lora: tuple[str, float] | None = None
+        self._quotes: Any = None  # ids of the vocabulary pieces holding a `"` (see _quote_tokens)
         self.last_usage: dict = {}
 
-    def with_lora(self, name: str, path: str | Path, scale: float = 1.0,
-                  prompt_style: str | None = None, repeat_penalty: float = 1.0) -> "LoraView":
+    def with_lora(self, name: str, path: str | Path, scale: float = 1.0, prompt_style: str | None = None,
+                  repeat_penalty: float = 1.0, voice_length: int | None = None) -> "LoraView":
         """This model serving one GGUF LoRA adapter. Adapters load once and stay registered on the
         shared base; a call sets its adapter on the context (no model reload), see `_use_lora`."""
         path = Path(path)
         if not path.is_file():
             raise BackendUnavailable(f"LoRA adapter file not found: {path}")
-        return LoraView(self, name, path, scale, prompt_style=prompt_style, repeat_penalty=repeat_penalty)
+        return LoraView(self, name, path, scale, prompt_style=prompt_style, repeat_penalty=repeat_penalty,
+                        voice_length=voice_length)
 
     def _use_lora(self, llama: Any, lora: tuple[str, float] | None) -> None:
         """Make `lora` (adapter file, scale) or none the active adapter; called under the lock.
@@ -136,8 +140,6 @@ class LlamaCppLLM:
                 raise BackendUnavailable(f"cannot load {self._path}: {exc}") from exc
         return self._llama
 
-    supports_min_chars = True  # complete/stream take `min_chars` (see MinValueChars)
-
     def _kwargs(self, llama: Any, max_tokens: int, temperature: float, seed: int, stop: list[str] | None,
                 json_mode: bool, repeat_penalty: float = 1.0, min_chars: int | None = None) -> dict:
         kw: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed, "stop": stop,
@@ -153,7 +155,7 @@ class LlamaCppLLM:
     def _quote_tokens(self, llama: Any) -> Any:
         """Ids of every vocabulary piece containing a double quote (the ones that can close a JSON
         string), computed once per model."""
-        if getattr(self, "_quotes", None) is None:
+        if self._quotes is None:
             import numpy as np
 
             self._quotes = np.array([i for i in range(llama.n_vocab()) if b'"' in llama.detokenize([i], special=True)],
@@ -239,12 +241,12 @@ class LoraView:
     supports_min_chars = True
 
     def __init__(self, base: LlamaCppLLM, name: str, path: Path, scale: float = 1.0,
-                 prompt_style: str | None = None, repeat_penalty: float = 1.0) -> None:
+                 prompt_style: str | None = None, repeat_penalty: float = 1.0, voice_length: int | None = None) -> None:
         self.base, self.adapter, self._lora = base, name, (str(path), float(scale))
         self.name = f"{base.name}+lora:{name}"
         self.prompt_style = prompt_style  # the prompt the adapter was trained on; the writer serves the same
         self.repeat_penalty = float(repeat_penalty)  # per-voice decoding default; a caller's value wins
-        self.voice_length: int | None = None  # a length-hinted voice's typical length (tune.voice.voice_length)
+        self.voice_length = voice_length  # a length-hinted voice's typical length (tune.voice.voice_length)
 
     @property
     def last_usage(self) -> dict:

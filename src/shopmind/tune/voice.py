@@ -32,8 +32,8 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
         key = "|".join(str(x) for x in (settings.llm_base_url, voice, "lora"))
         llm = backends.get("llm", "openai", cache_key=key, settings=settings, model=voice)
         if reg.exists(voice):  # trained here and served by vLLM: same prompt as in training
-            llm.prompt_style = prompt_style(reg.meta(voice))
-            llm.voice_length = voice_length(reg.meta(voice))
+            meta = reg.meta(voice)
+            llm.prompt_style, llm.voice_length = prompt_style(meta), voice_length(meta)
         return llm
     meta = reg.meta(voice)  # NotFound with the registered names
     if meta.get("task", "text") != "text":
@@ -49,10 +49,9 @@ def get_voiced_llm(settings: Any, voice: str | None) -> Any:
         write_lora_gguf(Path(meta["path"]), gguf, name=voice)
     base = backends.get("llm", "llama-cpp", cache_key=f"lora-base|{base_gguf}|{settings.seed}",
                         settings=settings, model_path=base_gguf)
-    view = base.with_lora(voice, gguf, prompt_style=prompt_style(meta),
-                          repeat_penalty=float((meta.get("config") or {}).get("serve_repeat_penalty") or 1.0))
-    view.voice_length = voice_length(meta)
-    return view
+    return base.with_lora(voice, gguf, prompt_style=prompt_style(meta),
+                          repeat_penalty=float((meta.get("config") or {}).get("serve_repeat_penalty") or 1.0),
+                          voice_length=voice_length(meta))
 
 
 def prompt_style(meta: dict[str, Any]) -> str:
