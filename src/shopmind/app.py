@@ -85,6 +85,18 @@ class Shopmind:
 
         return open_index(self.settings, name, self.text_encoder.dim)
 
+    def warm_vector_serving(self) -> None:
+        """Start loading the in-memory search snapshots of a serving replica now, not at its first
+        query (they load in the background; LanceDB answers until they are ready)."""
+        if self.settings.vector_serving != "memory" or self.settings.vector_backend != "lancedb":
+            return
+        from shopmind.search.indexer import IMAGE_COLLECTION, TEXT_COLLECTION
+
+        for name in (TEXT_COLLECTION, IMAGE_COLLECTION):
+            server = self.index(name).serving()  # None while the collection does not exist yet
+            if server is not None:
+                server.current()
+
     # -- backends (process-wide instances from the registry, keyed by model folder) -------------
     @property
     def image_encoder(self) -> ImageEncoder:

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     vector_backend: str = "lancedb"  # or "qdrant"
     vector_uri: str | None = None  # server/cluster URI (http(s):// Qdrant, s3:// LanceDB); None = embedded under home
     vector_read_consistency_s: float = 0.0  # s3:// LanceDB replicas: how stale a read may be (0 = check every read)
+    # LanceDB tables served from an in-memory snapshot (FAISS HNSW when large) per replica (search/serving.py):
+    # auto = under `shopmind serve` only; memory = always; lancedb = never (every query asks LanceDB).
+    vector_serving: Literal["auto", "memory", "lancedb"] = "auto"
+    vector_serving_ef: int = Field(default=1024, ge=16, le=8192)  # HNSW beam width: recall vs latency (benchmarks.md)
+    vector_serving_refresh_s: float = Field(default=1.0, ge=0.0)  # how soon another process's writes are noticed
     clip_model: str | None = None  # local path or hub id for the CLIP backend
     clip_pretrained: str | None = None
     llm: str = "llama-cpp"  # or "openai"

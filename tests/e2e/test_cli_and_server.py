@@ -160,6 +160,37 @@ def test_server_search_product_and_typed_errors(server, demo):
         assert up.status_code == 200 and up.json()["ingested"] == 1 and up.json()["failed"] == 1
 
 
+def test_memory_serving_ranks_like_lancedb(demo, monkeypatch):
+    """The same hybrid searches (text, filtered, photo) through a replica's in-memory snapshots and
+    through LanceDB give the same ranking on the indexed demo home."""
+    from PIL import Image
+
+    from shopmind import ops
+    from shopmind.app import Shopmind
+    from shopmind.search.vector import reset_open_indexes
+
+    monkeypatch.setenv("SHOPMIND_MODELS_PATH", demo["env"]["SHOPMIND_MODELS_PATH"])
+    reset_open_indexes()
+    home = demo["env"]["SHOPMIND_HOME"]
+    photo = Image.open(Path(demo["csv"]).parent / "images" / "D0009.jpg")
+    queries = [("蓝色T恤", None, None), ("red dress", None, ["price<300"]), ("运动鞋", None, ["baseColour=Black"]),
+               (None, photo, None)]
+    try:
+        ranked = {}
+        for mode in ("lancedb", "memory"):
+            app = Shopmind.open(home=home, vector_serving=mode, vector_serving_refresh_s=0.0)
+            if mode == "memory":
+                for name in ("text", "image"):
+                    assert app.index(name).serving().refresh_now() is not None
+            ranked[mode] = [[h.id for h in ops.search(app, q, img, filters=f, k=8).hits] for q, img, f in queries]
+            if mode == "memory":
+                assert all(app.index(name).serving().current() is not None for name in ("text", "image"))
+            app.close()
+        assert ranked["memory"] == ranked["lancedb"] and all(ranked["memory"])
+    finally:
+        reset_open_indexes()
+
+
 def test_check_copy_against_product_facts_and_image(demo):
     env = demo["env"]
     wrong = json.loads(run_cli(env, "check", "这款蓝色T恤，全网第一舒适", "--product", "D0001", "--json").stdout)

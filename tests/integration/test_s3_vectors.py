@@ -120,6 +120,41 @@ def test_versions_stay_readable(s3, tmp_path):
     assert table.count_rows() == 3 * BATCH
 
 
+def test_serving_graph_saved_in_the_bucket_is_loaded_by_replicas(s3, tmp_path, monkeypatch):
+    """The indexer saves the serving graph beside the table (s3://…/_serving/); two `serve` replicas
+    load it instead of building it, answer from memory, and still notice the indexer's next write."""
+    pytest.importorskip("faiss")
+    import shopmind.search.vector as vector_mod
+    from shopmind.config import load_settings
+    from shopmind.search.vector import LanceIndex
+
+    monkeypatch.setattr(vector_mod, "ANN_MIN_ROWS", 500)
+    writer = LanceIndex(_settings(tmp_path, "indexer"), "image", DIM)
+    for k in range(BATCHES):
+        writer.upsert(*_batch(k))
+    assert writer.build_ann(force=True)
+    keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3, region_name="us-east-1")
+            .list_objects_v2(Bucket="shopmind", Prefix="vectors/_serving/image/")["Contents"]]
+    assert any(k.endswith("/meta.json") for k in keys) and any(k.endswith("/index.faiss") for k in keys)
+
+    replicas = []
+    for i in range(2):
+        settings = load_settings(home=str(tmp_path / f"replica{i}"), vector_uri="s3://shopmind/vectors",
+                                 vector_serving="memory", vector_serving_refresh_s=0.0).ensure_dirs()
+        replica = LanceIndex(settings, "image", DIM)
+        snap = replica.serving().refresh_now()
+        assert snap.source == "loaded" and snap.kind == "hnsw" and len(snap) == BATCH * BATCHES
+        replicas.append(replica)
+    q = _batch(2)[1][7]
+    assert all(r.search(q, 1)[0][0] == "p2-7" for r in replicas)
+    ids, vecs, meta = _batch(BATCHES)  # the indexer writes again: replicas answer from LanceDB until reloaded
+    writer.upsert(ids, vecs, meta)
+    assert all(r.search(vecs[3], 1)[0][0] == ids[3] for r in replicas)
+    for replica in replicas:  # each loads the new version in the background, then answers from it again
+        snap = replica.serving().wait(timeout=60)
+        assert snap is not None and len(snap) == BATCH * (BATCHES + 1)
+
+
 def test_object_store_options_follow_the_endpoint(monkeypatch):
     from shopmind.search.vector import object_store_options
 

@@ -8,6 +8,8 @@ as jobs on a runner started in the lifespan (`api/jobs.py`, `ops/jobs.py`).
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,6 +22,8 @@ from shopmind.api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from shopmind.api.limits import BodyLimitMiddleware, ThrottleMiddleware, json_bounds
 from shopmind.app import Shopmind
 from shopmind.config import Settings, get_settings
+
+log = logging.getLogger("shopmind.api")
 
 
 # Each capability's routes live in `shopmind.api.<name>` as `router`.
@@ -51,6 +55,13 @@ def _openapi_with_auth(app: FastAPI, settings: Settings):
     return build
 
 
+def _warm(sm: Shopmind) -> None:
+    try:
+        sm.warm_vector_serving()
+    except Exception:  # noqa: BLE001 - warming is an optimisation: queries still work, via LanceDB
+        log.warning("could not warm the search snapshots", exc_info=True)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings come from `shopmind.config.get_settings()` (SHOPMIND_* env)."""
     settings = settings or get_settings()
@@ -66,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(2, settings.api_threads)
         runner = start_runner(settings, app.state.shopmind)  # jobs run on the server's one app
         app.state.job_runner = runner
+        threading.Thread(target=_warm, args=(app.state.shopmind,), daemon=True, name="shopmind-warm").start()
         import asyncio
 
         from shopmind.api.priority import keep_loop_responsive

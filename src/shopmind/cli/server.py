@@ -38,6 +38,8 @@ def serve(
     from shopmind.security.keys import KeyStore
 
     settings = get_settings()
+    if settings.vector_serving == "auto":  # a long-lived replica: answer vector queries from memory
+        settings = settings.model_copy(update={"vector_serving": "memory"})
     keys = KeyStore.for_home(settings.home)
     if not keys.has_active_keys():
         if not is_loopback(host):

@@ -94,9 +94,55 @@ class LanceIndex:
             kwargs["storage_options"] = object_store_options()
             kwargs["read_consistency_interval"] = timedelta(seconds=settings.vector_read_consistency_s)
         self._db = lancedb.connect(uri, **kwargs)
+        self._uri, self._storage_options = uri, kwargs.get("storage_options")
         self._lock = threading.Lock()
         self._ann: bool | None = None  # vector index present? (cached by _has_ann)
         self._table = self._open()
+        self._serving_mode, self._ef = settings.vector_serving, settings.vector_serving_ef
+        self._refresh_s = settings.vector_serving_refresh_s
+        self._server = None  # SnapshotServer, made once the table exists (see serving())
+        self._probe = None  # a second handle, moved to the latest version to notice other writers
+
+    # -- in-memory serving snapshots (search/serving.py) -----------------------------------------
+    def serving(self):
+        """The snapshot server of this collection, or None when it is not served from memory."""
+        if self._server is None and self._serving_mode == "memory" and self._table is not None:
+            from shopmind.search.serving import SnapshotServer
+
+            with self._lock:
+                if self._server is None:
+                    self._server = SnapshotServer(name=self.name, dim=self.dim, read_version=self._read_version,
+                                                  latest_version=self._latest_version, store=self._snapshot_store(),
+                                                  hnsw_min_rows=ANN_MIN_ROWS, refresh_s=self._refresh_s)
+        return self._server
+
+    def _snapshot_store(self):
+        from shopmind.search.serving import SnapshotStore
+
+        try:
+            return SnapshotStore.for_uri(self._uri, self._storage_options)
+        except ValueError as exc:  # gs://, az://: serve from memory, but each replica builds its own graph
+            import logging
+
+            logging.getLogger("shopmind.serving").warning("%s", exc)
+            return None
+
+    def _read_version(self, version: int):
+        """The whole table as Arrow, pinned to `version` (a separate handle: the writer's stays at latest)."""
+        handle = self._db.open_table(self.name)
+        handle.checkout(version)
+        return handle.to_arrow()
+
+    def _latest_version(self) -> int:
+        if self._probe is None:
+            self._probe = self._db.open_table(self.name)
+        else:
+            self._probe.checkout_latest()
+        return int(self._probe.version)
+
+    def _wrote(self) -> None:
+        if self._server is not None:
+            self._server.note_write(int(self._table.version))
 
     def _open(self):
         try:
@@ -148,11 +194,13 @@ class LanceIndex:
             columns = [c for c in self._table.schema.names if c.startswith("m_")]
             data = self._rows(ids, vectors, metadata, columns)
             (self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
+            self._wrote()
 
     def delete(self, ids: Sequence[str]) -> None:
         if self._table is None or not ids:
             return
         self._table.delete("id IN (" + ",".join(_sql_literal(str(i)) for i in ids) + ")")
+        self._wrote()
 
     def count(self) -> int:
         if self._table is None:
@@ -179,23 +227,33 @@ class LanceIndex:
             elif col == "m_price":
                 parts.append(f"{col} {f.op} {float(f.value)!r}")
             else:  # numeric comparison on a string column
-                parts.append(f"CAST({col} AS DOUBLE) {f.op} {float(f.value)!r}")
+                parts.append(f"TRY_CAST({col} AS DOUBLE) {f.op} {float(f.value)!r}")  # "XL" is no number: no match, no error
         return " AND ".join(parts)
 
     def search(self, vector: np.ndarray, k: int, filters: Sequence[Filter] | None = None,
                restrict_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        filters = list(filters or [])
+        if restrict_ids is not None and len(restrict_ids) == 0:
+            return []
+        server = self.serving()
+        snap = server.current() if server is not None else None
+        if snap is not None:  # the in-memory snapshot is of the latest version: answer from it
+            missing = [f.field for f in filters if column_name(f.field) not in snap.columns]
+            if missing:
+                raise BadInput(f"collection {self.name!r} cannot filter on {missing}; pass restrict_ids")
+            rows = snap.rows_for(filters, restrict_ids, column_name)
+            return snap.search(_normalise(vector)[0], k, rows, self._ef)
+        if server is not None and (server.latest or 0) > self._table.version:
+            self._table.checkout_latest()  # another process wrote: answer from its version, as the snapshot will
         n = self.count()
         if n == 0:
             return []
-        filters = list(filters or [])
         clauses = []
         if filters:
             if not self.can_filter(filters):
                 raise BadInput(f"collection {self.name!r} cannot filter on {[f.field for f in filters]}; pass restrict_ids")
             clauses.append(self._where(filters))
         allowed = set(map(str, restrict_ids)) if restrict_ids is not None else None
-        if allowed is not None and not allowed:
-            return []
         if allowed is not None and len(allowed) <= 2000:
             clauses.append("id IN (" + ",".join(_sql_literal(i) for i in sorted(allowed)) + ")")
             allowed = None  # enforced by the scan
@@ -246,7 +304,20 @@ class LanceIndex:
         self._table.create_index("vector", replace=True,
                                  config=IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors))
         self._ann = True
+        self._save_serving_snapshot()
         return True
+
+    def _save_serving_snapshot(self) -> None:
+        """Build and save the serving graph of this version now, so `serve` replicas load it instead of
+        building it (skipped when serving is switched off, or without faiss-cpu)."""
+        from shopmind.search.serving import SnapshotServer, faiss_available
+
+        if self._serving_mode == "lancedb" or not faiss_available():
+            return
+        server = self.serving() or SnapshotServer(
+            name=self.name, dim=self.dim, read_version=self._read_version, latest_version=self._latest_version,
+            store=self._snapshot_store(), hnsw_min_rows=ANN_MIN_ROWS, refresh_s=self._refresh_s)
+        server.refresh_now(save=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -353,7 +424,7 @@ def open_index(settings: Settings, name: str, dim: int, backend: str | None = No
     backend = backend or settings.vector_backend
     if backend not in available("vector_index"):
         raise BadInput(f"unknown vector backend {backend!r}; choose one of {available('vector_index')}")
-    key = (backend, str(settings.vectors_dir), settings.vector_uri, name, dim)
+    key = (backend, str(settings.vectors_dir), settings.vector_uri, name, dim, settings.vector_serving)
     with _OPEN_LOCK:
         index = _OPEN.get(key)
         if index is None:
