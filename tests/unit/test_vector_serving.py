@@ -154,8 +154,16 @@ def test_large_tables_get_a_graph_that_is_saved_and_loaded(home, monkeypatch, ca
     narrow = served.search(normed[0], 10, [Filter(field="cat", op="=", value="7")])
     assert len(narrow) == 10 and all(int(p[1:]) % 50 == 7 for p, _ in narrow)
     monkeypatch.setattr(serving_mod, "SUBSET_SCAN_MAX", 100)
-    broad = served.search(normed[0], 10, [Filter(field="price", op=">=", value=1500)])
+    wide = [Filter(field="price", op=">=", value=1500)]
+    assert isinstance(snap.rows_for(wide, None, vector_mod.column_name), serving_mod.Bitmap)
+    broad = served.search(normed[0], 10, wide)
     assert len(broad) == 10 and all(int(p[1:]) >= 1500 for p, _ in broad)
+    # a broad filter and a broad id restriction together: their intersection, still on the graph
+    allowed = ids[::2]
+    both = served.search(normed[0], 10, wide, allowed)
+    assert len(both) == 10 and all(int(p[1:]) >= 1500 and int(p[1:]) % 2 == 0 for p, _ in both)
+    few = served.search(normed[0], 10, wide, ids[1500:1520])
+    assert {p for p, _ in few} <= set(ids[1500:1520]) and len(few) == 10
 
     # a damaged save is reported and rebuilt, never served
     (saved[0].parent / "index.faiss").write_bytes(b"not a faiss index")
@@ -177,6 +185,24 @@ def test_old_saves_are_pruned(home, monkeypatch):
         index.serving().refresh_now()
     folders = list((home / "vectors" / "lancedb" / "_serving" / "t").glob("v*"))
     assert len(folders) == 2
+
+
+@needs_faiss
+def test_a_remade_table_never_loads_the_old_tables_graph(home, monkeypatch):
+    import lancedb
+
+    monkeypatch.setattr(vector_mod, "ANN_MIN_ROWS", 200)
+    ids, vecs, meta = _data(300)
+    index = open_index(_settings(home, "memory"), "t", DIM)
+    index.upsert(ids, vecs, meta)
+    first = index.serving().refresh_now()
+    assert first.kind == "hnsw" and first.source == "built"
+    lancedb.connect(str(home / "vectors" / "lancedb")).drop_table("t")  # made again: versions restart at 1
+    reset_open_indexes()
+    again = open_index(_settings(home, "memory"), "t", DIM)
+    again.upsert([f"n{i}" for i in range(300)], vecs[::-1].copy(), meta)
+    snap = again.serving().refresh_now()
+    assert snap.version == first.version and snap.source == "built" and snap.ids[0] == "n0"
 
 
 def test_filter_mask_follows_sql_nulls():

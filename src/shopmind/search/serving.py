@@ -19,7 +19,6 @@ graph instead of building it again. A save is visible only once its `meta.json` 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -120,6 +119,19 @@ def filter_mask(column: TextColumn | np.ndarray, f: Filter) -> np.ndarray:
     return present & np.append(per_value, False)[column.codes]  # code -1 picks the appended False
 
 
+class Bitmap:
+    """Many selected rows as a packed bitmap (1M rows: 125 kB), the form FAISS's selector reads."""
+
+    def __init__(self, mask: np.ndarray, count: int) -> None:
+        self.packed, self.count, self.size = np.packbits(mask, bitorder="little"), count, len(mask)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def rows(self) -> np.ndarray:
+        return np.flatnonzero(np.unpackbits(self.packed, count=self.size, bitorder="little"))
+
+
 # --------------------------------------------------------------------------------------------------
 @dataclass
 class Snapshot:
@@ -135,6 +147,7 @@ class Snapshot:
     index: Any = None  # the FAISS index for "hnsw"
     source: str = "built"  # or "loaded"
     build_s: float = 0.0
+    stamp: str = ""  # when the version was committed: tells a version from the same number of a re-made table
     _row_of: dict[str, int] | None = None
     _filter_rows: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -144,22 +157,25 @@ class Snapshot:
 
     # -- selection ----------------------------------------------------------------------------
     def rows_for(self, filters: Sequence[Filter], restrict_ids: Sequence[str] | None,
-                 column_of: Callable[[str], str]) -> np.ndarray | None:
-        """Sorted row numbers passing every filter and in `restrict_ids`; None = every row."""
-        rows = None
+                 column_of: Callable[[str], str]) -> np.ndarray | Bitmap | None:
+        """The rows passing every filter and in `restrict_ids`: sorted row numbers when they are few
+        (an exact scan reads them), a packed bitmap when they are many (the graph walk skips the
+        others); None = every row. Per filter set the answer is cached, bounded either way."""
+        selection: np.ndarray | Bitmap | None = None
         if filters:
             key = tuple((f.field, f.op, str(f.value)) for f in filters)
             with self._lock:
-                rows = self._filter_rows.get(key)
-                if rows is not None:
+                selection = self._filter_rows.get(key)
+                if selection is not None:
                     self._filter_rows.move_to_end(key)
-            if rows is None:
+            if selection is None:
                 mask = np.ones(len(self), bool)
                 for f in filters:
                     mask &= filter_mask(self.columns[column_of(f.field)], f)
-                rows = np.flatnonzero(mask)
+                count = int(mask.sum())
+                selection = np.flatnonzero(mask) if count <= SUBSET_SCAN_MAX else Bitmap(mask, count)
                 with self._lock:
-                    self._filter_rows[key] = rows
+                    self._filter_rows[key] = selection
                     while len(self._filter_rows) > FILTER_CACHE:
                         self._filter_rows.popitem(last=False)
         if restrict_ids is not None:
@@ -167,24 +183,32 @@ class Snapshot:
                 self._row_of = {pid: i for i, pid in enumerate(self.ids)}
             found = np.fromiter((self._row_of.get(str(p), -1) for p in restrict_ids), np.int64)
             found = np.unique(found[found >= 0])
-            rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
-        return rows
+            if selection is None:
+                selection = found
+            else:
+                rows = selection.rows() if isinstance(selection, Bitmap) else selection
+                selection = np.intersect1d(rows, found, assume_unique=True)
+            if len(selection) > SUBSET_SCAN_MAX:
+                mask = np.zeros(len(self), bool)
+                mask[selection] = True
+                selection = Bitmap(mask, len(selection))
+        return selection
 
     # -- search -------------------------------------------------------------------------------
-    def search(self, q: np.ndarray, k: int, rows: np.ndarray | None, ef: int) -> list[tuple[str, float]]:
+    def search(self, q: np.ndarray, k: int, rows: np.ndarray | Bitmap | None, ef: int) -> list[tuple[str, float]]:
         """Top `k` by cosine among `rows` (None = all). `q` is L2-normalised."""
         if (rows is not None and len(rows) == 0) or len(self) == 0 or k <= 0:
             return []
-        if self.kind == "exact" or (rows is not None and len(rows) <= SUBSET_SCAN_MAX):
-            return self._scan(q, k, rows)
+        if self.kind == "exact":
+            return self._scan(q, k, rows.rows() if isinstance(rows, Bitmap) else rows)
+        if rows is not None and not isinstance(rows, Bitmap):
+            return self._scan(q, k, rows)  # few rows: an exact scan of them beats any graph walk
         import faiss
 
         if rows is None:
             params = faiss.SearchParametersHNSW(efSearch=max(ef, k))
         else:  # a broad filter: walk the graph, skipping rows outside it (wider beam, fewer pass)
-            bits = np.zeros(len(self), bool)
-            bits[rows] = True
-            packed = np.packbits(bits, bitorder="little")
+            packed = rows.packed
             selector = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(packed))  # reads `packed`: keep it alive
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(2 * ef, k))
         scores, found = self.index.search(q[None, :], k, params=params)
@@ -301,13 +325,14 @@ class SnapshotStore:
             out.append((version, info.path, meta))
         return sorted(out, key=lambda t: -t[0])
 
-    def load(self, name: str, version: int, dim: int) -> Snapshot | None:
-        """The saved snapshot of exactly `version`, or None when there is none (or it is unreadable)."""
+    def load(self, name: str, version: int, dim: int, stamp: str) -> Snapshot | None:
+        """The saved snapshot of exactly `version` (committed at `stamp`), or None when there is none
+        or it is unreadable."""
         import pyarrow as pa
 
         for saved_version, folder, meta in self._complete(name):
-            if saved_version != version:
-                continue
+            if saved_version != version or meta.get("version_time") != stamp:
+                continue  # another version, or the same number of a table dropped and made again
             try:
                 if meta.get("format") != FORMAT or meta.get("dim") != dim:
                     raise ValueError(f"format {meta.get('format')} / dim {meta.get('dim')}")
@@ -320,7 +345,7 @@ class SnapshotStore:
                 ids = np.asarray(rows.column("id").to_pylist(), dtype=object)
                 return Snapshot(name=name, version=version, dim=dim, ids=ids, vectors=_storage_view(index, dim),
                                 columns=_columns(rows), kind="hnsw", index=index, source="loaded",
-                                build_s=round(time.perf_counter() - started, 3))
+                                build_s=round(time.perf_counter() - started, 3), stamp=stamp)
             except Exception as exc:  # noqa: BLE001 - a damaged save is rebuilt, never served
                 log.warning("serving snapshot %s is unreadable (%s); building it again", folder, exc)
         return None
@@ -336,7 +361,8 @@ class SnapshotStore:
         with self.fs.open_output_stream(posixpath.join(folder, "rows.arrow")) as fh:
             with pa.ipc.new_file(fh, rows.schema) as writer:
                 writer.write_table(rows)
-        meta = {"format": FORMAT, "name": snap.name, "version": snap.version, "dim": snap.dim, "rows": len(snap),
+        meta = {"format": FORMAT, "name": snap.name, "version": snap.version, "version_time": snap.stamp,
+                "dim": snap.dim, "rows": len(snap),
                 "kind": snap.kind, "hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION,
                 "built_s": snap.build_s, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         with self.fs.open_output_stream(posixpath.join(folder, "meta.json")) as fh:  # last: marks it complete
@@ -380,9 +406,12 @@ class SnapshotStore:
                     log.warning("could not prune serving snapshot %s: %s", folder, exc)
 
 
-def uri_key(uri: str) -> str:
-    """A short stable name for a table URI (log lines, thread names)."""
-    return hashlib.sha1(uri.encode("utf-8")).hexdigest()[:10]
+def version_stamp(handle, version: int) -> str:
+    """The commit time of `version` ("" when the table no longer lists it)."""
+    for entry in handle.list_versions():
+        if int(entry["version"]) == version:
+            return str(entry["timestamp"])
+    return ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,10 +423,10 @@ class SnapshotServer:
     snapshot of the new version, or build it (and save it when it is a graph).
     """
 
-    def __init__(self, *, name: str, dim: int, read_version: Callable[[int], Any], latest_version: Callable[[], int],
+    def __init__(self, *, name: str, dim: int, open_version: Callable[[int], Any], latest_version: Callable[[], int],
                  store: SnapshotStore | None, hnsw_min_rows: int, refresh_s: float, quiet_s: float = 0.5) -> None:
         self.name, self.dim = name, dim
-        self._read_version, self._latest_version = read_version, latest_version
+        self._open_version, self._latest_version = open_version, latest_version
         self.store, self.hnsw_min_rows, self.refresh_s, self.quiet_s = store, hnsw_min_rows, refresh_s, quiet_s
         self.snapshot: Snapshot | None = None
         self._latest: int | None = None
@@ -494,23 +523,27 @@ class SnapshotServer:
     def _install(self, version: int, save: bool) -> Snapshot | None:
         if self.snapshot is not None and self.snapshot.version == version:
             return self.snapshot
-        table = self._read_version(version)
-        hnsw = table.num_rows >= self.hnsw_min_rows and faiss_available()
-        if table.num_rows >= self.hnsw_min_rows and not hnsw:
+        handle = self._open_version(version)
+        stamp = version_stamp(handle, version)
+        rows = handle.count_rows()
+        hnsw = rows >= self.hnsw_min_rows and faiss_available()
+        if rows >= self.hnsw_min_rows and not hnsw:
             log.warning("serving %s: %d rows need faiss-cpu for a graph index (pip install 'shopmind[scale]'); "
-                        "queries stay on LanceDB", self.name, table.num_rows)
+                        "queries stay on LanceDB", self.name, rows)
             self._failed = version
             return None
-        snap = self.store.load(self.name, version, self.dim) if (hnsw and self.store is not None) else None
+        snap = self.store.load(self.name, version, self.dim, stamp) if (hnsw and self.store is not None) else None
         if snap is None:
+            table = handle.to_arrow()
             snap = build_snapshot(table, self.name, version, self.dim, hnsw=hnsw)
+            snap.stamp = stamp
             if hnsw and save and self.store is not None:
                 try:
                     where = self.store.save(snap, table)
                     log.info("serving snapshot of %s v%d saved to %s", self.name, version, where)
                 except Exception as exc:  # noqa: BLE001 - the snapshot still serves; the next replica builds its own
                     log.warning("could not save the serving snapshot of %s v%d: %s", self.name, version, exc)
-        del table
+            del table
         self.snapshot = snap
         self._failed = None
         return snap

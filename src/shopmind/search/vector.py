@@ -111,7 +111,7 @@ class LanceIndex:
 
             with self._lock:
                 if self._server is None:
-                    self._server = SnapshotServer(name=self.name, dim=self.dim, read_version=self._read_version,
+                    self._server = SnapshotServer(name=self.name, dim=self.dim, open_version=self._open_version,
                                                   latest_version=self._latest_version, store=self._snapshot_store(),
                                                   hnsw_min_rows=ANN_MIN_ROWS, refresh_s=self._refresh_s)
         return self._server
@@ -127,11 +127,11 @@ class LanceIndex:
             logging.getLogger("shopmind.serving").warning("%s", exc)
             return None
 
-    def _read_version(self, version: int):
-        """The whole table as Arrow, pinned to `version` (a separate handle: the writer's stays at latest)."""
+    def _open_version(self, version: int):
+        """A handle pinned to `version` (a separate one: the writer's stays at the latest)."""
         handle = self._db.open_table(self.name)
         handle.checkout(version)
-        return handle.to_arrow()
+        return handle
 
     def _latest_version(self) -> int:
         if self._probe is None:
@@ -315,9 +315,14 @@ class LanceIndex:
         if self._serving_mode == "lancedb" or not faiss_available():
             return
         server = self.serving() or SnapshotServer(
-            name=self.name, dim=self.dim, read_version=self._read_version, latest_version=self._latest_version,
+            name=self.name, dim=self.dim, open_version=self._open_version, latest_version=self._latest_version,
             store=self._snapshot_store(), hnsw_min_rows=ANN_MIN_ROWS, refresh_s=self._refresh_s)
-        server.refresh_now(save=True)
+        try:
+            server.refresh_now(save=True)
+        except Exception as exc:  # noqa: BLE001 - the LanceDB index is built; replicas will build the graph themselves
+            import logging
+
+            logging.getLogger("shopmind.serving").warning("could not build the serving graph of %s: %s", self.name, exc)
 
 
 # --------------------------------------------------------------------------------------------------
