@@ -225,3 +225,26 @@ def test_serve_mode_defaults(home):
     ids, vecs, meta = _data(50)
     index.upsert(ids, vecs, meta)
     assert index.serving() is None  # a one-shot CLI process asks LanceDB directly
+
+
+@pytest.mark.parametrize("serving", ["lancedb", "memory"])
+def test_hostile_filter_values_are_clear_errors_or_no_match(home, serving):
+    from shopmind.errors import BadInput
+    from shopmind.search.hybrid import parse_filter
+
+    ids, vecs, meta = _data(60)
+    index = open_index(_settings(home, serving), "t", DIM)
+    index.upsert(ids, vecs, meta)
+    if serving == "memory":
+        assert index.serving().refresh_now() is not None
+    for bad in (Filter(field="price", op="<", value=float("nan")), Filter(field="size", op=">=", value=float("inf")),
+                Filter(field="price", op="<", value="abc")):
+        with pytest.raises(BadInput, match="finite number"):
+            index.search(vecs[0], 5, [bad])
+    # "nan" or "inf" as an equality value is no price: nothing equals it, everything differs from it
+    assert index.search(vecs[0], 5, [Filter(field="price", op="=", value="nan")]) == []
+    assert len(index.search(vecs[0], 5, [Filter(field="price", op="!=", value="inf")])) == 5
+    assert index.search(vecs[0], 5, [Filter(field="articleType", op="=", value="x' OR '1'='1")]) == []  # data, not SQL
+    for expr in ("price<nan", "price>=1e400", "size<=-inf"):
+        with pytest.raises(BadInput, match="finite number"):
+            parse_filter(expr)

@@ -7,6 +7,7 @@ Every hit carries `why`: the words it matched, and its rank and similarity in ea
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -43,6 +44,8 @@ def parse_filter(expr: str) -> Filter:
             value = float(raw)
         except ValueError:
             raise BadInput(f"filter {expr!r}: {op} needs a number") from None
+        if not math.isfinite(value):
+            raise BadInput(f"filter {expr!r}: {op} needs a finite number")
     return Filter(field=field.strip(), op=op, value=value)
 
 

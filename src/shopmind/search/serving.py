@@ -100,13 +100,15 @@ def filter_mask(column: TextColumn | np.ndarray, f: Filter) -> np.ndarray:
     """Rows of one column that pass `f`. Nulls never pass (SQL three-valued logic), except a `!=`
     against a value that is not a number on the numeric price column, which the SQL path writes as
     `true`."""
+    from shopmind.search.vector import comparable, finite_number
+
     if isinstance(column, np.ndarray):  # float64, NaN = null
-        try:
-            value = float(f.value)
-        except (TypeError, ValueError):
-            if f.op in {"=", "!="}:
+        if f.op in {"=", "!="}:
+            value = finite_number(f.value)
+            if value is None:  # "abc", "nan": no price equals it
                 return np.full(len(column), f.op == "!=")
-            raise
+        else:
+            value = comparable(f)
         with np.errstate(invalid="ignore"):
             return _COMPARE[f.op](column, value) & ~np.isnan(column)
     present = column.codes >= 0
@@ -115,7 +117,7 @@ def filter_mask(column: TextColumn | np.ndarray, f: Filter) -> np.ndarray:
         return column.codes == code if code >= 0 else np.zeros(len(column.codes), bool)
     if f.op == "!=":
         return present & (column.codes != column.code(str(f.value)))
-    per_value = _COMPARE[f.op](column.numbers(), float(f.value))  # NaN compares False
+    per_value = _COMPARE[f.op](column.numbers(), comparable(f))  # NaN compares False
     return present & np.append(per_value, False)[column.codes]  # code -1 picks the appended False
 
 

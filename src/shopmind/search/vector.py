@@ -11,6 +11,7 @@ Vectors are L2-normalised; scores returned are cosine similarities, best first.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -44,6 +45,24 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
         v = v[None]
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     return v / np.maximum(norms, 1e-12)
+
+
+def finite_number(value: str | float) -> float | None:
+    """`value` as a finite float, or None ("abc", "nan", "inf" are no prices; as SQL literals they
+    would even read as column names)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def comparable(f: Filter) -> float:
+    """The number a `<`, `<=`, `>`, `>=` filter compares with; a clear BadInput when there is none."""
+    number = finite_number(f.value)
+    if number is None:
+        raise BadInput(f"filter {f.field}{f.op}{f.value!r}: {f.op} needs a finite number")
+    return number
 
 
 def _sql_literal(value: str | float) -> str:
@@ -217,17 +236,20 @@ class LanceIndex:
             col = column_name(f.field)
             if f.op in {"=", "!="}:
                 if col == "m_price":
-                    try:
-                        parts.append(f"{col} {'=' if f.op == '=' else '!='} {float(f.value)!r}")
-                    except ValueError:
+                    number = finite_number(f.value)
+                    if number is None:  # "abc", "nan": no price equals it
                         parts.append("false" if f.op == "=" else "true")
+                    else:
+                        parts.append(f"{col} {f.op} {number!r}")
                 else:
                     cmp = "=" if f.op == "=" else "!="
                     parts.append(f"lower({col}) {cmp} {_sql_literal(str(f.value).lower())}")
-            elif col == "m_price":
-                parts.append(f"{col} {f.op} {float(f.value)!r}")
-            else:  # numeric comparison on a string column
-                parts.append(f"TRY_CAST({col} AS DOUBLE) {f.op} {float(f.value)!r}")  # "XL" is no number: no match, no error
+            else:
+                number = comparable(f)
+                if col == "m_price":
+                    parts.append(f"{col} {f.op} {number!r}")
+                else:  # numeric comparison on a string column: "XL" is no number, so no match and no error
+                    parts.append(f"TRY_CAST({col} AS DOUBLE) {f.op} {number!r}")
         return " AND ".join(parts)
 
     def search(self, vector: np.ndarray, k: int, filters: Sequence[Filter] | None = None,
