@@ -24,6 +24,7 @@ import numpy as np
 
 DIM = 384
 K = 10
+WARMUP = 20  # untimed queries before the side-by-side runs
 BROAD_CATEGORIES = 10  # `category < 10`: ~10 % of rows, too many for an exact scan of the selection
 
 
@@ -176,6 +177,32 @@ def bench_faiss(vecs, cats, qs, qcats, truth, truth_f, m: int, ef_c: int, efs: l
     return out
 
 
+_REPLICA = """
+import json, sys, time, psutil
+from shopmind.config import load_settings
+from shopmind.search.vector import open_index
+rss = lambda: psutil.Process().memory_info().rss / 2**20
+index = open_index(load_settings(home=sys.argv[1], vector_serving="memory"), "bench", 384)
+before, t = rss(), time.perf_counter()
+snap = index.serving().refresh_now()
+print(json.dumps({"load_s": round(time.perf_counter() - t, 2), "source": snap.source,
+                  "rss_before_mb": round(before, 1), "rss_after_mb": round(rss(), 1)}))
+"""
+
+
+def _replica_rss(home: Path) -> dict:
+    """What one replica holds: a fresh process opens the collection and loads the saved graph."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _REPLICA, str(home)], capture_output=True, text=True, timeout=1800)
+    if proc.returncode:
+        return {"error": proc.stderr[-500:]}
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["rss_growth_mb"] = round(out["rss_after_mb"] - out["rss_before_mb"], 1)
+    return out
+
+
 def bench_shopmind(vecs, cats, qs, qcats, truth, truth_f, efs: list[int], tmp: Path, broad_filter: bool = False) -> dict:
     """shopmind's own search path (LanceIndex with `vector_serving: memory`) next to raw FAISS calls on
     the very graph it serves from, query by query, so the ratio is shopmind's overhead alone."""
@@ -197,6 +224,7 @@ def bench_shopmind(vecs, cats, qs, qcats, truth, truth_f, efs: list[int], tmp: P
     t = time.perf_counter()
     snap = index.serving().refresh_now(save=True)  # what `shopmind index` does after its LanceDB index
     build_s = time.perf_counter() - t
+    replica = _replica_rss(settings.home)
     reset_open_indexes()  # a second replica (or a restart): loads the saved graph
     t = time.perf_counter()
     index = open_index(settings, "bench", DIM)
@@ -208,7 +236,7 @@ def bench_shopmind(vecs, cats, qs, qcats, truth, truth_f, efs: list[int], tmp: P
                            f"M={serving_mod.HNSW_M}, efConstruction {serving_mod.HNSW_EF_CONSTRUCTION}) vs raw faiss on the same graph",
                  "ingest_s": round(ingest_s, 2), "snapshot_build_and_save_s": round(build_s, 2),
                  "snapshot_load_s": round(load_s, 2), "snapshot_source": snap.source,
-                 "disk_mb": round(_du_mb(tmp / "shopmind"), 1), "runs": []}
+                 "disk_mb": round(_du_mb(tmp / "shopmind"), 1), "replica": replica, "runs": []}
     by_cat = {c: np.flatnonzero(cats == c).astype(np.int64) for c in np.unique(qcats)}
     xb = snap.vectors
 
@@ -259,6 +287,9 @@ def bench_shopmind(vecs, cats, qs, qcats, truth, truth_f, efs: list[int], tmp: P
             run[f"{stat[:3]}_shopmind_over_faiss"] = round(run["shopmind"][stat] / max(run["faiss"][stat], 1e-6), 2)
         return run
 
+    for i, q in enumerate(qs[:WARMUP]):  # touch the loaded graph's pages on both sides before timing anything
+        raw_faiss(efs[0], "unfiltered")(i, q), ours(efs[0], "unfiltered")(i, q)
+    out["warmup_queries"] = min(WARMUP, len(qs))
     out["runs"] = [side_by_side("unfiltered", ef) for ef in efs] + [side_by_side("filtered", 0)]
     if broad_filter:
         out["runs"] += [side_by_side("filtered_broad", ef) for ef in efs]
