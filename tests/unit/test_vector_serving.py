@@ -86,7 +86,7 @@ def test_a_stale_snapshot_is_never_served(home):
     index.upsert(ids[:300], vecs[:300], meta[:300])
     server = index.serving()
     first = server.refresh_now()
-    assert first.version == server.stats()["latest"]
+    assert first.version == server.latest
     index.upsert(["new"], vecs[350:351], [meta[350]])  # this process's write: stale at once
     assert index.search(vecs[350], 1)[0][0] == "new"  # answered by LanceDB meanwhile
     snap = server.wait(timeout=30)

@@ -58,10 +58,10 @@ class TextColumn:
 
     codes: np.ndarray
     values: list[str]
+    order: np.ndarray  # row numbers grouped by code: a posting list per value, so `col = v` costs its own rows
+    bounds: np.ndarray  # value c's rows are order[bounds[c + 1]:bounds[c + 2]]; bounds[0] starts the nulls
     _numbers: np.ndarray | None = None
     _lookup: dict[str, int] | None = None
-    _order: np.ndarray | None = None  # row numbers grouped by code (a posting list per value)
-    _bounds: np.ndarray | None = None
 
     @classmethod
     def from_arrow(cls, array) -> TextColumn:
@@ -72,27 +72,22 @@ class TextColumn:
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-        return cls(codes=codes, values=encoded.dictionary.to_pylist())
+        values = encoded.dictionary.to_pylist()
+        order = np.argsort(codes, kind="stable")  # stable: rows stay ascending within a value (~0.1 s at 1M)
+        bounds = np.searchsorted(codes[order], np.arange(-1, len(values) + 1))
+        return cls(codes=codes, values=values, order=order, bounds=bounds)
 
     def code(self, value: str) -> int:
         if self._lookup is None:
             self._lookup = {v: i for i, v in enumerate(self.values)}
         return self._lookup.get(str(value).lower(), -1)
 
-    def index_rows(self) -> None:
-        """Group the row numbers by value once, so `col = v` costs its own rows, not a pass over all."""
-        order = np.argsort(self.codes, kind="stable")  # stable: rows stay ascending within a value
-        self._bounds = np.searchsorted(self.codes[order], np.arange(-1, len(self.values) + 1))
-        self._order = order
-
     def rows_equal(self, value: str) -> np.ndarray:
         """Sorted row numbers whose value equals `value` (case-insensitive)."""
         code = self.code(value)
         if code < 0:
             return np.empty(0, np.int64)
-        if self._order is None:
-            self.index_rows()
-        return self._order[self._bounds[code + 1]:self._bounds[code + 2]]  # bounds[0] is the nulls' start
+        return self.order[self.bounds[code + 1]:self.bounds[code + 2]]
 
     def numbers(self) -> np.ndarray:
         """Each distinct value as a number (NaN when it is not one), like SQL's TRY_CAST(col AS DOUBLE)."""
@@ -145,6 +140,12 @@ class Bitmap:
 
     def __init__(self, mask: np.ndarray, count: int) -> None:
         self.packed, self.count, self.size = np.packbits(mask, bitorder="little"), count, len(mask)
+
+    @classmethod
+    def from_rows(cls, rows: np.ndarray, size: int) -> Bitmap:
+        mask = np.zeros(size, bool)
+        mask[rows] = True
+        return cls(mask, len(rows))
 
     def __len__(self) -> int:
         return self.count
@@ -200,37 +201,36 @@ class Snapshot:
                 self._row_of = {pid: i for i, pid in enumerate(self.ids)}
             found = np.fromiter((self._row_of.get(str(p), -1) for p in restrict_ids), np.int64)
             found = np.unique(found[found >= 0])
-            if selection is None:
-                selection = found
-            else:
+            if selection is not None:
                 rows = selection.rows() if isinstance(selection, Bitmap) else selection
-                selection = np.intersect1d(rows, found, assume_unique=True)
-            if len(selection) > SUBSET_SCAN_MAX:
-                mask = np.zeros(len(self), bool)
-                mask[selection] = True
-                selection = Bitmap(mask, len(selection))
+                found = np.intersect1d(rows, found, assume_unique=True)
+            selection = self._few_or_bitmap(found)
         return selection
+
+    def _few_or_bitmap(self, rows: np.ndarray) -> np.ndarray | Bitmap:
+        """Few rows stay a list (scanned exactly); many become a bitmap (the graph walk skips the rest)."""
+        return rows if len(rows) <= SUBSET_SCAN_MAX else Bitmap.from_rows(rows, len(self))
 
     def _select(self, filters: Sequence[Filter], column_of: Callable[[str], str]) -> np.ndarray | Bitmap:
         """Equality filters on text columns read their posting lists (no pass over every row); the
         other filters are then checked on those rows only, or on every row when there is none."""
-        postings = [self.columns[column_of(f.field)].rows_equal(str(f.value)) for f in filters
-                    if f.op == "=" and isinstance(self.columns[column_of(f.field)], TextColumn)]
-        rest = [f for f in filters if not (f.op == "=" and isinstance(self.columns[column_of(f.field)], TextColumn))]
+        postings, rest = [], []
+        for f in filters:
+            column = self.columns[column_of(f.field)]
+            if f.op == "=" and isinstance(column, TextColumn):
+                postings.append(column.rows_equal(str(f.value)))
+            else:
+                rest.append((column, f))
         if postings:
             rows = postings[0]
             for other in postings[1:]:
                 rows = np.intersect1d(rows, other, assume_unique=True)
-            for f in rest:
-                rows = rows[filter_mask(self.columns[column_of(f.field)], f, rows)]
-            if len(rows) <= SUBSET_SCAN_MAX:
-                return rows
-            mask = np.zeros(len(self), bool)
-            mask[rows] = True
-            return Bitmap(mask, len(rows))
+            for column, f in rest:
+                rows = rows[filter_mask(column, f, rows)]
+            return self._few_or_bitmap(rows)
         mask = np.ones(len(self), bool)
-        for f in rest:
-            mask &= filter_mask(self.columns[column_of(f.field)], f)
+        for column, f in rest:
+            mask &= filter_mask(column, f)
         count = int(mask.sum())
         return np.flatnonzero(mask) if count <= SUBSET_SCAN_MAX else Bitmap(mask, count)
 
@@ -270,9 +270,10 @@ def build_snapshot(table, name: str, version: int, dim: int, hnsw: bool) -> Snap
     started = time.perf_counter()
     vec_col = table.column("vector")
     vec_col = vec_col.combine_chunks() if isinstance(vec_col, pa.ChunkedArray) else vec_col
-    vectors = vec_col.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
-    # stored normalised already; dividing again guards tables written by other tools (and makes a writable copy)
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    from shopmind.search.vector import _normalise
+
+    # stored normalised already; normalising again guards tables written by other tools (and makes a writable copy)
+    vectors = _normalise(vec_col.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim))
     ids = np.asarray(table.column("id").to_pylist(), dtype=object)
     columns = _columns(table)
     index = None
@@ -300,7 +301,6 @@ def _columns(table) -> dict[str, TextColumn | np.ndarray]:
             out[name] = col.cast(pa.float64()).to_numpy().astype(np.float64)  # nulls become NaN
         else:
             out[name] = TextColumn.from_arrow(col)
-            out[name].index_rows()  # ~0.1 s per column at 1M rows, paid here rather than by a query
     return out
 
 
@@ -435,11 +435,12 @@ class SnapshotStore:
 
     def prune(self, name: str, keep: int) -> None:
         """Delete the saves older than the newest `keep` versions (readers pinned to them reload)."""
-        versions = sorted({v for v, _, _ in self._complete(name)}, reverse=True)[:keep]
+        saves = self._complete(name)
+        versions = sorted({v for v, _, _ in saves}, reverse=True)[:keep]
         if not versions:
             return
         oldest_kept = versions[-1]
-        for version, folder, _ in self._complete(name):
+        for version, folder, _ in saves:
             if version < oldest_kept:
                 try:
                     self.fs.delete_dir(folder)
@@ -588,9 +589,3 @@ class SnapshotServer:
         self.snapshot = snap
         self._failed = None
         return snap
-
-    def stats(self) -> dict:
-        snap = self.snapshot
-        return {"version": None if snap is None else snap.version, "kind": None if snap is None else snap.kind,
-                "rows": 0 if snap is None else len(snap), "source": None if snap is None else snap.source,
-                "build_s": None if snap is None else snap.build_s, "latest": self._latest}

@@ -126,14 +126,17 @@ class LanceIndex:
     def serving(self):
         """The snapshot server of this collection, or None when it is not served from memory."""
         if self._server is None and self._serving_mode == "memory" and self._table is not None:
-            from shopmind.search.serving import SnapshotServer
-
             with self._lock:
                 if self._server is None:
-                    self._server = SnapshotServer(name=self.name, dim=self.dim, open_version=self._open_version,
-                                                  latest_version=self._latest_version, store=self._snapshot_store(),
-                                                  hnsw_min_rows=ANN_MIN_ROWS, refresh_s=self._refresh_s)
+                    self._server = self._new_server()
         return self._server
+
+    def _new_server(self):
+        from shopmind.search.serving import SnapshotServer
+
+        return SnapshotServer(name=self.name, dim=self.dim, open_version=self._open_version,
+                              latest_version=self._latest_version, store=self._snapshot_store(),
+                              hnsw_min_rows=ANN_MIN_ROWS, refresh_s=self._refresh_s)
 
     def _snapshot_store(self):
         from shopmind.search.serving import SnapshotStore
@@ -230,6 +233,9 @@ class LanceIndex:
         cols = self._columns()
         return all(column_name(f.field) in cols for f in filters)
 
+    def _cannot_filter(self, filters: Sequence[Filter]) -> BadInput:
+        return BadInput(f"collection {self.name!r} cannot filter on {[f.field for f in filters]}; pass restrict_ids")
+
     def _where(self, filters: Sequence[Filter]) -> str:
         parts = []
         for f in filters:
@@ -260,9 +266,8 @@ class LanceIndex:
         server = self.serving()
         snap = server.current() if server is not None else None
         if snap is not None:  # the in-memory snapshot is of the latest version: answer from it
-            missing = [f.field for f in filters if column_name(f.field) not in snap.columns]
-            if missing:
-                raise BadInput(f"collection {self.name!r} cannot filter on {missing}; pass restrict_ids")
+            if any(column_name(f.field) not in snap.columns for f in filters):
+                raise self._cannot_filter(filters)
             rows = snap.rows_for(filters, restrict_ids, column_name)
             return snap.search(_normalise(vector)[0], k, rows, self._ef)
         if server is not None and (server.latest or 0) > self._table.version:
@@ -273,7 +278,7 @@ class LanceIndex:
         clauses = []
         if filters:
             if not self.can_filter(filters):
-                raise BadInput(f"collection {self.name!r} cannot filter on {[f.field for f in filters]}; pass restrict_ids")
+                raise self._cannot_filter(filters)
             clauses.append(self._where(filters))
         allowed = set(map(str, restrict_ids)) if restrict_ids is not None else None
         if allowed is not None and len(allowed) <= 2000:
@@ -332,13 +337,11 @@ class LanceIndex:
     def _save_serving_snapshot(self) -> None:
         """Build and save the serving graph of this version now, so `serve` replicas load it instead of
         building it (skipped when serving is switched off, or without faiss-cpu)."""
-        from shopmind.search.serving import SnapshotServer, faiss_available
+        from shopmind.search.serving import faiss_available
 
         if self._serving_mode == "lancedb" or not faiss_available():
             return
-        server = self.serving() or SnapshotServer(
-            name=self.name, dim=self.dim, open_version=self._open_version, latest_version=self._latest_version,
-            store=self._snapshot_store(), hnsw_min_rows=ANN_MIN_ROWS, refresh_s=self._refresh_s)
+        server = self.serving() or self._new_server()  # a one-shot indexer: a server just for this save
         try:
             server.refresh_now(save=True)
         except Exception as exc:  # noqa: BLE001 - the LanceDB index is built; replicas will build the graph themselves
